@@ -1,0 +1,2 @@
+-- pgvector backs the semantic response cache (embeddings of prompts).
+CREATE EXTENSION IF NOT EXISTS vector SCHEMA public;

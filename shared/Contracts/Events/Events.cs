@@ -1,0 +1,77 @@
+namespace ThinkWatch.Contracts.Events;
+
+// Messages on the bus. Every event carries an EventId for de-duplication downstream
+// (redelivery and spool replay may deliver one twice) and the trace id of the request
+// that caused it.
+
+/// <summary>An AI request, complete: who, what, how much, how it went.</summary>
+public sealed record UsageRecorded(
+    Guid EventId,
+    DateTimeOffset OccurredAt,
+    string? TraceId,
+    string UserId,
+    string? TeamId,
+    string ApiKeyId,
+    string Provider,
+    string Model,
+    string Endpoint,
+    long InputTokens,
+    long OutputTokens,
+    long CachedInputTokens,
+    long ReasoningTokens,
+    bool TokensEstimated,
+    long WeightedTokens,
+    long CostMicroUsd,
+    int LatencyMs,
+    int? TimeToFirstTokenMs,
+    int Status,
+    bool Stream,
+    IReadOnlyList<string> Tags);
+
+/// <summary>An MCP tool invocation through the MCP gateway.</summary>
+public sealed record McpCallRecorded(
+    Guid EventId,
+    DateTimeOffset OccurredAt,
+    string? TraceId,
+    string UserId,
+    string? ApiKeyId,
+    string? AccountLabel,
+    string ServerId,
+    string Tool,
+    string ArgumentsJson,
+    long ResponseBytes,
+    int LatencyMs,
+    string? Error);
+
+/// <summary>An administrative action: who did what to what, from where.</summary>
+public sealed record AdminActionRecorded(
+    Guid EventId,
+    DateTimeOffset OccurredAt,
+    string? TraceId,
+    string ActorUserId,
+    string Action,
+    string TargetKind,
+    string? TargetId,
+    string? ClientIp,
+    string? DetailsJson);
+
+/// <summary>Refused access: bad keys, forbidden models or tools, rate limits.</summary>
+public sealed record AccessDenied(
+    Guid EventId,
+    DateTimeOffset OccurredAt,
+    string? TraceId,
+    string Surface,
+    string Reason,
+    string? UserId,
+    string? ApiKeyId,
+    string? ClientIp,
+    string? RuleLabel);
+
+/// <summary>A key was revoked: gateways drop it from their caches at once.</summary>
+public sealed record KeyRevoked(Guid EventId, DateTimeOffset OccurredAt, string KeyId, string KeyHashHex);
+
+/// <summary>A key's grants, expiry or owner changed: gateways drop their cached copy.</summary>
+public sealed record KeyChanged(Guid EventId, DateTimeOffset OccurredAt, string KeyId, string KeyHashHex);
+
+/// <summary>Configuration owned by a service changed (rules, routes, providers, servers).</summary>
+public sealed record ConfigChanged(Guid EventId, DateTimeOffset OccurredAt, string Area, string? EntityId);

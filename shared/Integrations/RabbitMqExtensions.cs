@@ -1,0 +1,32 @@
+using MassTransit;
+using Microsoft.Extensions.Hosting;
+
+namespace ThinkWatch.Integrations;
+
+public static class RabbitMqExtensions
+{
+    /// <summary>
+    /// Registers MassTransit on RabbitMQ for ConnectionStrings:{connectionName}
+    /// (an amqp://user:pass@host:port/vhost URI). MassTransit adds its own health check
+    /// tagged "ready", so readiness waits for the bus to connect.
+    /// </summary>
+    public static IHostApplicationBuilder AddRabbitMqBus(this IHostApplicationBuilder builder, string connectionName, Action<IBusRegistrationConfigurator>? configure = null)
+    {
+        var uri = new Uri(ConnectionStrings.Require(builder.Configuration, connectionName));
+        if (uri.Scheme is not ("amqp" or "amqps"))
+        {
+            throw new InvalidOperationException($"Connection string '{connectionName}' must be an amqp:// or amqps:// URI.");
+        }
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            configure?.Invoke(bus);
+            bus.UsingRabbitMq((context, cfg) =>
+            {
+                cfg.Host(uri);
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+        return builder;
+    }
+}
