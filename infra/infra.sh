@@ -177,6 +177,11 @@ rabbit_up() {
   printf 'loopback_users.guest = true\nlog.console = false\n' > "$dir/rabbitmq.conf"
   (
     rabbit_env
+    # Our own epmd in the foreground, so it has a PID to stop (erl would daemonise one).
+    if ! alive "$dir/epmd.pid"; then
+      setsid epmd -port "$EPMD_PORT" -address 127.0.0.1 >"$dir/epmd.log" 2>&1 < /dev/null 9>&- &
+      echo $! > "$dir/epmd.pid"
+    fi
     setsid /usr/lib/rabbitmq/bin/rabbitmq-server >"$dir/rabbitmq.log" 2>&1 < /dev/null 9>&- &
     echo $! > "$dir/pid"
   )
@@ -186,6 +191,7 @@ rabbit_down() {
   local dir="$DATA/rabbitmq"
   stop_pid "$dir/pid" rabbitmq 30
   # The private epmd outlives the broker.
+  stop_pid "$dir/epmd.pid" epmd 5
   epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1 || true
 }
 
@@ -244,8 +250,10 @@ with_lock() {
   "$@"
 }
 
-status_line() { # name ready-fn port
-  if "$2" >/dev/null 2>&1; then echo "$1 ready 127.0.0.1:$3"; else echo "$1 down 127.0.0.1:$3"; fi
+status_line() { # name ready-fn port pidfile...
+  local name="$1" fn="$2" port="$3" pids=""; shift 3
+  for f in "$@"; do [ -f "$f" ] && pids="$pids${pids:+,}$(head -1 "$f")"; done
+  if "$fn" >/dev/null 2>&1; then echo "$name ready 127.0.0.1:$port pids=$pids"; else echo "$name down 127.0.0.1:$port"; fi
 }
 
 up() {
@@ -266,10 +274,10 @@ down() {
   true
 }
 status() {
-  wanted postgres && status_line postgres pg_ready "$PG_PORT"
-  wanted redis && status_line redis redis_ready "$REDIS_PORT"
-  wanted rabbitmq && status_line rabbitmq amqp_ready "$AMQP_PORT"
-  wanted clickhouse && status_line clickhouse clickhouse_ready "$CH_PORT"
+  wanted postgres && status_line postgres pg_ready "$PG_PORT" "$DATA/postgres/data/postmaster.pid"
+  wanted redis && status_line redis redis_ready "$REDIS_PORT" "$DATA/redis/pid"
+  wanted rabbitmq && status_line rabbitmq amqp_ready "$AMQP_PORT" "$DATA/rabbitmq/pid" "$DATA/rabbitmq/epmd.pid"
+  wanted clickhouse && status_line clickhouse clickhouse_ready "$CH_PORT" "$DATA/clickhouse/pid"
   true
 }
 

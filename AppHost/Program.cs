@@ -1,0 +1,3 @@
+using ThinkWatch.AppHost;
+
+return await AppModel.Create(args).Build().RunAsync();

@@ -1,0 +1,75 @@
+using ThinkWatch.AppHost.Hosting;
+
+namespace ThinkWatch.AppHost.Publish;
+
+using Node = Dictionary<string, object?>;
+
+/// <summary>A docker-compose.yaml for the same model, for machines with a Docker engine.</summary>
+internal static class ComposePublisher
+{
+    public static List<string> Write(DistributedApplicationModel model, PublishOptions options)
+    {
+        var credentials = PublishOptions.GenerateCredentials();
+        var secrets = InfraSpec.SecretValues(credentials);
+        var context = new ClusterContext(credentials);
+        var repo = Path.GetRelativePath(options.Output, DistributedApplication.RepositoryRoot);
+        var services = new Node();
+        var volumes = new Node();
+
+        foreach (var server in model.InfraServers)
+        {
+            var spec = InfraSpec.For(server);
+            var service = new Node
+            {
+                ["image"] = spec.Image,
+                ["environment"] = spec.Env.ToDictionary(e => e.Name, e => e.SecretKey is null ? e.Value : secrets[e.SecretKey]),
+                ["volumes"] = new List<string> { $"{server.Name}-data:{spec.DataPath}" },
+                ["healthcheck"] = new Node
+                {
+                    ["test"] = new List<string> { "CMD" }.Concat(spec.ReadinessCommand).ToList(),
+                    ["interval"] = "5s", ["timeout"] = "5s", ["retries"] = 30,
+                },
+                ["restart"] = "unless-stopped",
+            };
+            if (spec.Args.Count > 0)
+            {
+                // Compose interpolates $(VAR) differently from Kubernetes: pass the value itself.
+                service["command"] = spec.Args.Select(a => a.Replace("$(REDIS_PASSWORD)", secrets["redis-password"], StringComparison.Ordinal)).ToList();
+            }
+            services[server.Name] = service;
+            volumes[server.Name + "-data"] = new Node();
+        }
+
+        foreach (var project in model.Projects)
+        {
+            var env = new SortedDictionary<string, string>(model.EnvironmentFor(project, context).ToDictionary(), StringComparer.Ordinal)
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            };
+            var service = new Node
+            {
+                ["image"] = options.ImageFor(project),
+                ["build"] = new Node
+                {
+                    ["context"] = repo,
+                    ["dockerfile"] = "infra/docker/Dockerfile",
+                    ["args"] = new Node { ["PROJECT"] = project.ProjectName },
+                },
+                ["environment"] = env,
+                ["depends_on"] = project.WaitsFor.ToDictionary(
+                    w => w is PostgresDatabaseResource db ? db.Parent.Name : w.Name,
+                    w => (object?)new Node { ["condition"] = w is ProjectResource ? "service_started" : "service_healthy" }),
+                ["restart"] = "unless-stopped",
+            };
+            var published = project.Endpoints.Where(e => e.IsExternal).Select(e => $"127.0.0.1:{e.Port}:{e.TargetPort}").ToList();
+            if (published.Count > 0)
+            {
+                service["ports"] = published;
+            }
+            services[project.Name] = service;
+        }
+
+        var compose = new Node { ["name"] = "thinkwatch", ["services"] = services, ["volumes"] = volumes };
+        return [Publisher.WriteFile(options.Output, "docker-compose.yaml", Publisher.ToYaml([compose]))];
+    }
+}

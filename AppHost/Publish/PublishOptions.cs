@@ -1,0 +1,46 @@
+using System.Security.Cryptography;
+using ThinkWatch.AppHost.Hosting;
+
+namespace ThinkWatch.AppHost.Publish;
+
+public enum PublishTarget { Kubernetes, Compose }
+public enum InfraMode { StatefulSet, External }
+
+public sealed record PublishOptions(PublishTarget Target, string Output, string ImageRegistry, string ImageTag, InfraMode Infra, string? Namespace)
+{
+    public static PublishOptions From(CommandLine cli)
+    {
+        cli.RejectUnknown("target", "output", "image-registry", "image-tag", "infra", "namespace");
+        var target = cli.Get("target", "kubernetes") switch
+        {
+            "kubernetes" or "k8s" => PublishTarget.Kubernetes,
+            "compose" or "docker-compose" => PublishTarget.Compose,
+            var other => throw new ArgumentException($"--target must be kubernetes or compose, not '{other}'"),
+        };
+        var infra = cli.Get("infra", "statefulset") switch
+        {
+            "statefulset" => InfraMode.StatefulSet,
+            "external" => InfraMode.External,
+            var other => throw new ArgumentException($"--infra must be statefulset or external, not '{other}'"),
+        };
+        var output = cli.Get("output") ?? throw new ArgumentException("--output DIR is required");
+        return new PublishOptions(target, Path.GetFullPath(output), cli.Get("image-registry", "thinkwatch"), cli.Get("image-tag", "latest"), infra, cli.Get("namespace"));
+    }
+
+    public string ImageFor(ProjectResource project) => $"{ImageRegistry}/{project.Name}:{ImageTag}";
+
+    /// <summary>Fresh random credentials for infrastructure that the published model runs itself.</summary>
+    public static InfraCredentials GenerateCredentials() => new(
+        "postgres", RandomSecret(), "thinkwatch", RandomSecret(), RandomSecret(), "default", RandomSecret());
+
+    private static string RandomSecret() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
+}
+
+/// <summary>Inside a cluster or compose network: resources by DNS name, services on their container ports.</summary>
+public sealed class ClusterContext(InfraCredentials credentials) : IDeploymentContext
+{
+    public InfraCredentials Credentials { get; } = credentials;
+    public InfraAddress AddressOf(InfraResource server) => new(server.Name, server.ContainerPort);
+    public string UrlOf(ProjectResource project, EndpointAnnotation endpoint) => $"http://{project.Name}:{endpoint.TargetPort}";
+    public string BindUrlOf(ProjectResource project, EndpointAnnotation endpoint) => $"http://+:{endpoint.TargetPort}";
+}
