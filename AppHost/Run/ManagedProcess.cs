@@ -26,7 +26,7 @@ public sealed partial class ManagedProcess : IAsyncDisposable
 
     public string Name { get; }
     public string LogPath { get; }
-    public int Pid => _process.Id;
+    public int Pid { get; private set; }
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
     public Task Exited { get; private set; } = Task.CompletedTask;
@@ -57,6 +57,7 @@ public sealed partial class ManagedProcess : IAsyncDisposable
         process.OutputDataReceived += (_, e) => managed.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => managed.OnLine(e.Data);
         process.Start();
+        managed.Pid = process.Id;
         process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

@@ -273,8 +273,16 @@ public sealed class Orchestrator(DistributedApplicationModel model, RunOptions o
         // Reverse start order: the edge first, the infrastructure last.
         foreach (var process in Enumerable.Reverse(_processes).ToList())
         {
-            await process.DisposeAsync();
-            SetState(process.Name, "Stopped");
+            try
+            {
+                await process.DisposeAsync();
+                SetState(process.Name, "Stopped");
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+            {
+                // Keep going: the infrastructure must be stopped whatever happened to one service.
+                AnsiConsole.MarkupLineInterpolated($"[red]stopping {process.Name} failed:[/] {ex.Message}");
+            }
         }
         if (_states.ContainsKey("infrastructure"))
         {
@@ -348,18 +356,18 @@ public sealed class Orchestrator(DistributedApplicationModel model, RunOptions o
 
     private void PrintSummary()
     {
-        var table = new Table().RoundedBorder().AddColumns("Resource", "Type", "State", "Endpoints", "Log");
+        var table = new Table().RoundedBorder().AddColumns("Resource", "Type", "State", "Endpoints", $"Log (under {Markup.Escape(options.DataDirectory)})");
         foreach (var server in model.InfraServers)
         {
             table.AddRow(server.Name, server.Kind.ToString(), "[green]Running[/]", $"127.0.0.1:{server.Port + options.PortOffset}",
-                Markup.Escape(Path.Combine(options.InfraDirectory, server.Kind.ToString().ToLowerInvariant())));
+                Markup.Escape(Path.Combine("infra", server.Kind.ToString().ToLowerInvariant())));
         }
         foreach (var project in model.Projects)
         {
             var endpoints = string.Join("\n", project.Endpoints.Select(e =>
                 $"{e.Name}: {_context!.BindUrlOf(project, e)}{(e.IsExternal ? " (public)" : "")}"));
             table.AddRow(project.Name, "Project", "[green]Running[/]", Markup.Escape(endpoints),
-                Markup.Escape(Path.Combine(options.LogDirectory, project.Name + ".log")));
+                Markup.Escape(Path.Combine("logs", project.Name + ".log")));
         }
         AnsiConsole.Write(table);
     }
