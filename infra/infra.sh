@@ -206,6 +206,7 @@ clickhouse_up() {
   <tcp_port>$CH_TCP_PORT</tcp_port>
   <interserver_http_port>$CH_INTER_PORT</interserver_http_port>
   <listen_host>127.0.0.1</listen_host>
+  <timezone>UTC</timezone>
   <path>$dir/data/</path>
   <tmp_path>$dir/tmp/</tmp_path>
   <user_files_path>$dir/user_files/</user_files_path>

@@ -20,6 +20,7 @@ public sealed class ClickHouseClient
     {
         NumberHandling = JsonNumberHandling.AllowReadingFromString,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new ClickHouseDateTimeConverter(), new ClickHouseDateTimeOffsetConverter() },
     };
 
     private readonly HttpClient _http;

@@ -1,0 +1,16 @@
+using ThinkWatch.Testing;
+
+namespace ThinkWatch.AuditIngest.Tests;
+
+[TestFixture]
+public sealed class ReadinessTests : ServiceReadinessTests<AuditIngestOptions>
+{
+    protected override IReadOnlyList<string> ReadyChecks => ["clickhouse", "clickhouse-schema", "masstransit-bus"];
+    protected override IReadOnlyList<(string, string)> Dependencies => [("clickhouse", "clickhouse"), ("rabbitmq", "masstransit-bus")];
+
+    protected override Dictionary<string, string?> Settings(string? down, int closedPort) => new()
+    {
+        ["ConnectionStrings:clickhouse"] = Infra.ClickHouseConnectionString(InfraEndpoints.UniqueName("audit"), down == "clickhouse" ? closedPort : null),
+        ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
+    };
+}

@@ -1,0 +1,15 @@
+using ThinkWatch.Testing;
+
+namespace ThinkWatch.Identity.Tests;
+
+[TestFixture]
+public sealed class ReadinessTests : ServiceReadinessTests<IdentityOptions>
+{
+    protected override IReadOnlyList<string> ReadyChecks => ["postgres", "migrations"];
+    protected override IReadOnlyList<(string, string)> Dependencies => [("postgres", "postgres")];
+
+    protected override Dictionary<string, string?> Settings(string? down, int closedPort) => new()
+    {
+        ["ConnectionStrings:identitydb"] = Infra.PostgresConnectionString(InfraEndpoints.UniqueName("identity"), down == "postgres" ? closedPort : null),
+    };
+}

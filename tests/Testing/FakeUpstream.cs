@@ -1,0 +1,203 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ThinkWatch.Testing;
+
+/// <summary>A request the fake received, fully buffered for assertions.</summary>
+public sealed record RecordedRequest(string Method, string Path, string Query, IReadOnlyDictionary<string, string> Headers, string Body, DateTimeOffset ReceivedAt);
+
+/// <summary>
+/// An in-process upstream (model provider or any HTTP API) on a free loopback port,
+/// answering each route with a scripted sequence of responses (the last one repeats).
+/// WireMock.Net does not restore here; this speaks the real wire formats, SSE included.
+/// </summary>
+public sealed class FakeUpstream : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentDictionary<string, FakeRoute> _routes = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+
+    private FakeUpstream(WebApplication app) => _app = app;
+
+    public Uri BaseAddress { get; private set; } = null!;
+    public IReadOnlyList<RecordedRequest> Requests => _requests.ToList();
+
+    public static async Task<FakeUpstream> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        var app = builder.Build();
+        var fake = new FakeUpstream(app);
+        app.Run(fake.HandleAsync);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        fake.BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
+        return fake;
+    }
+
+    /// <summary>Script the answers to METHOD PATH (exact path, query ignored).</summary>
+    public FakeRoute On(string method, string path) => _routes.GetOrAdd($"{method} {path}", _ => new FakeRoute());
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync(context.RequestAborted);
+        _requests.Enqueue(new RecordedRequest(
+            context.Request.Method,
+            context.Request.Path.Value ?? "/",
+            context.Request.QueryString.Value ?? "",
+            context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+            body,
+            DateTimeOffset.UtcNow));
+
+        if (!_routes.TryGetValue($"{context.Request.Method} {context.Request.Path}", out var route) || route.Next() is not { } respond)
+        {
+            context.Response.StatusCode = 404;
+            await context.Response.WriteAsJsonAsync(new { error = new { message = $"fake upstream has no route for {context.Request.Method} {context.Request.Path}", type = "not_found" } });
+            return;
+        }
+        try
+        {
+            await respond(context);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            route.MarkCancelled();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>The scripted answers of one route.</summary>
+public sealed class FakeRoute
+{
+    private readonly Lock _gate = new();
+    private readonly Queue<Func<HttpContext, Task>> _queue = new();
+    private Func<HttpContext, Task>? _last;
+    private int _calls;
+    private int _cancelled;
+
+    public int Calls => Volatile.Read(ref _calls);
+    /// <summary>How many responses were cut short because the caller went away.</summary>
+    public int Cancelled => Volatile.Read(ref _cancelled);
+
+    /// <summary>Answer with these, in order; the last one repeats.</summary>
+    public FakeRoute Respond(params Func<HttpContext, Task>[] responses)
+    {
+        lock (_gate)
+        {
+            foreach (var response in responses)
+            {
+                _queue.Enqueue(response);
+            }
+        }
+        return this;
+    }
+
+    internal Func<HttpContext, Task>? Next()
+    {
+        Interlocked.Increment(ref _calls);
+        lock (_gate)
+        {
+            if (_queue.TryDequeue(out var next))
+            {
+                _last = next;
+            }
+            return _last;
+        }
+    }
+
+    internal void MarkCancelled() => Interlocked.Increment(ref _cancelled);
+}
+
+/// <summary>Building blocks for scripted answers.</summary>
+public static class FakeResponse
+{
+    public static Func<HttpContext, Task> Json(string json, int status = 200, IReadOnlyDictionary<string, string>? headers = null) => async context =>
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        foreach (var (key, value) in headers ?? new Dictionary<string, string>())
+        {
+            context.Response.Headers[key] = value;
+        }
+        await context.Response.WriteAsync(json, context.RequestAborted);
+    };
+
+    public static Func<HttpContext, Task> Error(int status, string json, TimeSpan? retryAfter = null) =>
+        Json(json, status, retryAfter is { } r ? new Dictionary<string, string> { ["Retry-After"] = ((int)r.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture) } : null);
+
+    /// <summary>Server-sent events, flushed one by one. With <paramref name="holdAfterFirst"/>, the rest waits until that task completes.</summary>
+    public static Func<HttpContext, Task> Sse(IEnumerable<SseEvent> events, TimeSpan? interval = null, Task? holdAfterFirst = null) => async context =>
+    {
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        var first = true;
+        foreach (var e in events)
+        {
+            if (!first)
+            {
+                if (holdAfterFirst is not null)
+                {
+                    await holdAfterFirst.WaitAsync(context.RequestAborted);
+                    holdAfterFirst = null;
+                }
+                if (interval is { } delay)
+                {
+                    await Task.Delay(delay, context.RequestAborted);
+                }
+            }
+            first = false;
+            await context.Response.WriteAsync(e.ToWire(), context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+        }
+    };
+
+    /// <summary>Wait, then answer as <paramref name="then"/>; a caller that gives up first cancels the wait.</summary>
+    public static Func<HttpContext, Task> Delay(TimeSpan delay, Func<HttpContext, Task> then) => async context =>
+    {
+        await Task.Delay(delay, context.RequestAborted);
+        await then(context);
+    };
+
+    /// <summary>Drop the connection without an answer.</summary>
+    public static Func<HttpContext, Task> Abort() => context =>
+    {
+        context.Abort();
+        return Task.CompletedTask;
+    };
+}
+
+/// <summary>One server-sent event.</summary>
+public sealed record SseEvent(string Data, string? Event = null)
+{
+    public string ToWire()
+    {
+        var sb = new StringBuilder();
+        if (Event is not null)
+        {
+            sb.Append("event: ").Append(Event).Append('\n');
+        }
+        foreach (var line in Data.Split('\n'))
+        {
+            sb.Append("data: ").Append(line).Append('\n');
+        }
+        return sb.Append('\n').ToString();
+    }
+}

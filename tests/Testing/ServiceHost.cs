@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace ThinkWatch.Testing;
+
+/// <summary>
+/// One ThinkWatch service in-process (TestServer) with the
+/// settings a test gives it, as the AppHost would give them through the environment.
+/// </summary>
+public sealed class ServiceHost<TEntryPoint>(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<TEntryPoint>
+    where TEntryPoint : class
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+    }
+
+    /// <summary>Polls /health/ready until it answers 200 or the time is up; returns the last answer.</summary>
+    public async Task<(int Status, string Body)> WaitForReadyAsync(TimeSpan timeout)
+    {
+        using var client = CreateClient();
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            using var response = await client.GetAsync("/health/ready");
+            var body = await response.Content.ReadAsStringAsync();
+            if (response.IsSuccessStatusCode || DateTime.UtcNow > deadline)
+            {
+                return ((int)response.StatusCode, body);
+            }
+            await Task.Delay(100);
+        }
+    }
+}

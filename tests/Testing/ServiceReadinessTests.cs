@@ -1,0 +1,82 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using NUnit.Framework;
+
+namespace ThinkWatch.Testing;
+
+/// <summary>
+/// What every service must show: /health/ready answers 200 with each of its dependencies
+/// healthy against the real infrastructure, and 503 naming the dependency when one is down.
+/// </summary>
+public abstract class ServiceReadinessTests<TEntryPoint> where TEntryPoint : class
+{
+    protected InfraEndpoints Infra { get; private set; } = null!;
+
+    /// <summary>The readiness checks this service must report, e.g. "postgres", "migrations".</summary>
+    protected abstract IReadOnlyList<string> ReadyChecks { get; }
+
+    /// <summary>Dependencies that can be taken away, each with the check that must then fail.</summary>
+    protected abstract IReadOnlyList<(string Dependency, string FailingCheck)> Dependencies { get; }
+
+    /// <summary>The service's settings against the test infrastructure, with <paramref name="down"/> (if any) pointed at <paramref name="closedPort"/>.</summary>
+    protected abstract Dictionary<string, string?> Settings(string? down, int closedPort);
+
+    [OneTimeSetUp]
+    public async Task StartInfrastructure() => Infra = await TestInfrastructure.EnsureStartedAsync();
+
+    [Test]
+    public async Task Reports_ready_with_every_dependency_healthy()
+    {
+        await using var host = new ServiceHost<TEntryPoint>(Settings(null, 0));
+
+        var (status, body) = await host.WaitForReadyAsync(TimeSpan.FromSeconds(60));
+
+        Assert.That(status, Is.EqualTo(200), body);
+        var checks = Checks(body);
+        Assert.That(checks.Keys, Is.SupersetOf(ReadyChecks), body);
+        Assert.That(checks.Values, Is.All.EqualTo("Healthy"), body);
+    }
+
+    [Test]
+    public async Task Reports_not_ready_naming_a_dependency_that_is_down()
+    {
+        foreach (var (dependency, failingCheck) in Dependencies)
+        {
+            await using var host = new ServiceHost<TEntryPoint>(Settings(dependency, ClosedPort()));
+
+            var (status, body) = await host.WaitForReadyAsync(TimeSpan.FromSeconds(2));
+
+            Assert.That(status, Is.EqualTo(503), $"{dependency} down: {body}");
+            Assert.That(Checks(body).GetValueOrDefault(failingCheck), Is.EqualTo("Unhealthy"), $"{dependency} down: {body}");
+        }
+    }
+
+    [Test]
+    public async Task Liveness_does_not_depend_on_infrastructure()
+    {
+        await using var host = new ServiceHost<TEntryPoint>(Settings(Dependencies[0].Dependency, ClosedPort()));
+        using var client = host.CreateClient();
+
+        using var response = await client.GetAsync("/health/live");
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(200));
+    }
+
+    private static Dictionary<string, string> Checks(string body)
+    {
+        using var json = JsonDocument.Parse(body);
+        return json.RootElement.GetProperty("checks").EnumerateObject()
+            .ToDictionary(p => p.Name, p => p.Value.GetProperty("status").GetString()!);
+    }
+
+    /// <summary>A loopback port nothing listens on (bound, read, released).</summary>
+    public static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+
+namespace ThinkWatch.Testing;
+
+/// <summary>
+/// The real Postgres, Redis, RabbitMQ and ClickHouse for tests: started once per test run
+/// by infra/infra.sh on ports and a data folder of their own (so they never collide with a
+/// developer's running instance), shared by every test assembly (the script serialises
+/// concurrent callers and is a no-op when already up). tests/run.sh stops them at the end.
+/// </summary>
+public static class TestInfrastructure
+{
+    public const int PostgresPort = 25432;
+    public const int RedisPort = 26379;
+    public const int RabbitMqPort = 25672;
+    public const int ClickHousePort = 28123;
+
+    public static string DataDirectory { get; } =
+        Environment.GetEnvironmentVariable("THINKWATCH_TEST_DATA") is { Length: > 0 } d ? d : "/tmp/thinkwatch-tests/infra";
+
+    private static readonly Lazy<Task<InfraEndpoints>> Started = new(StartAsync, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    public static Task<InfraEndpoints> EnsureStartedAsync() => Started.Value;
+
+    private static async Task<InfraEndpoints> StartAsync()
+    {
+        var result = await RunInfraAsync("up");
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"infra/infra.sh up failed ({result.ExitCode}):\n{result.Output}");
+        }
+        var password = (await File.ReadAllTextAsync(Path.Combine(DataDirectory, "postgres.password"))).Trim();
+        return new InfraEndpoints(password);
+    }
+
+    /// <summary>Runs infra/infra.sh with the test ports; used to start, and by fault tests to stop and restart one server.</summary>
+    public static async Task<(int ExitCode, string Output)> RunInfraAsync(string command, string? only = null)
+    {
+        var info = new ProcessStartInfo("bash")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+                 {
+                     Path.Combine(Repository.Root, "infra", "infra.sh"), command, "--data", DataDirectory,
+                     "--postgres-port", $"{PostgresPort}", "--redis-port", $"{RedisPort}",
+                     "--rabbitmq-port", $"{RabbitMqPort}", "--clickhouse-port", $"{ClickHousePort}",
+                 })
+        {
+            info.ArgumentList.Add(arg);
+        }
+        if (only is not null)
+        {
+            info.ArgumentList.Add("--only");
+            info.ArgumentList.Add(only);
+        }
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
+
+/// <summary>Connection strings to the test infrastructure; every test takes fresh database names.</summary>
+public sealed record InfraEndpoints(string PostgresPassword)
+{
+    // Each takes an optional port so a test can point one dependency at a port nothing listens on.
+    public string PostgresConnectionString(string database, int? port = null) =>
+        $"Host=127.0.0.1;Port={port ?? TestInfrastructure.PostgresPort};Username=postgres;Password={PostgresPassword};Database={database};Pooling=true;Timeout=5";
+
+    public string RedisConnectionString(int? port = null) => $"127.0.0.1:{port ?? TestInfrastructure.RedisPort},connectTimeout=2000";
+
+    public string RabbitMqUri(int? port = null) => $"amqp://guest:guest@127.0.0.1:{port ?? TestInfrastructure.RabbitMqPort}/";
+
+    public string ClickHouseConnectionString(string database, int? port = null) =>
+        $"Endpoint=http://127.0.0.1:{port ?? TestInfrastructure.ClickHousePort};Database={database};Username=default;Password=";
+
+    /// <summary>A name no other test uses: lowercase, digits and '_', valid for Postgres and ClickHouse.</summary>
+    public static string UniqueName(string prefix) => $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 17, 60)];
+}
