@@ -127,5 +127,5 @@ public sealed partial class ManagedProcess : IAsyncDisposable
     private const int SigTerm = 15;
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
+    internal static partial int Kill(int pid, int signal);
 }

@@ -1,0 +1,108 @@
+using ThinkWatch.AppHost.Hosting;
+using ThinkWatch.AppHost.Run;
+
+namespace ThinkWatch.AppHost.Tests;
+
+[TestFixture]
+public sealed class ModelTests
+{
+    private static DistributedApplicationModel Shipped() => AppModel.Create([]).Build().Model;
+
+    [Test]
+    public void The_shipped_model_is_sound_and_holds_every_resource()
+    {
+        var model = Shipped();
+
+        Assert.That(model.Validate(), Is.Empty);
+        Assert.That(model.Projects.Select(p => p.Name), Is.EquivalentTo(new[] { "aigateway", "mcpgateway", "identity", "quota", "auditingest" }));
+        Assert.That(model.InfraServers.Select(s => s.Kind), Is.EquivalentTo(new[] { InfraKind.Postgres, InfraKind.Redis, InfraKind.RabbitMQ, InfraKind.ClickHouse }));
+        Assert.That(model.Resources.OfType<PostgresDatabaseResource>().Select(d => d.Name),
+            Is.EquivalentTo(new[] { "identitydb", "quotadb", "mcpgatewaydb", "aigatewaydb" }));
+        Assert.That(model.Get<ProjectResource>("aigateway").Endpoints.Single(e => e.Name == "http").Port, Is.EqualTo(3000));
+    }
+
+    [Test]
+    public void A_reference_to_a_resource_outside_the_model_is_reported()
+    {
+        var other = DistributedApplicationBuilder.CreateBuilder([]);
+        var stray = other.AddRedis("stray", port: 16000);
+        var builder = DistributedApplicationBuilder.CreateBuilder([]);
+        builder.AddProject("svc", "services/X/X.csproj").WithHttpEndpoint(port: 17000).WithReference(stray).WaitFor(stray);
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.Build());
+
+        Assert.That(ex!.Message, Does.Contain("svc references 'stray', which is not in the model"));
+        Assert.That(ex.Message, Does.Contain("svc waits for 'stray'"));
+    }
+
+    [Test]
+    public void Port_clashes_are_reported_including_secondary_ports_and_offsets()
+    {
+        var builder = DistributedApplicationBuilder.CreateBuilder([]);
+        builder.AddRabbitMQ("rabbitmq", port: 15672);                       // also takes 15673 and 15674
+        builder.AddProject("a", "a.csproj").WithHttpEndpoint(port: 15673);
+        builder.AddProject("b", "b.csproj").WithHttpEndpoint(port: 17000).WithGrpcEndpoint(port: 17000);
+        var model = new DistributedApplicationModel(builder.Resources);
+
+        var errors = model.Validate();
+
+        Assert.That(errors, Has.Some.Contains("Port 15673 is used by both rabbitmq").And.Some.Contains("Port 17000 is used by both b (http) and b (grpc)"));
+        Assert.That(model.Validate(portOffset: 60000), Has.Some.Contains("out of range"));
+    }
+
+    [Test]
+    public void WaitFor_cycles_and_bad_names_are_reported()
+    {
+        var builder = DistributedApplicationBuilder.CreateBuilder([]);
+        var a = builder.AddProject("a", "a.csproj").WithHttpEndpoint(port: 17001);
+        var b = builder.AddProject("b", "b.csproj").WithHttpEndpoint(port: 17002).WaitFor(a);
+        a.WaitFor(b);
+        builder.AddProject("Not_A_Dns_Name", "c.csproj").WithHttpEndpoint(port: 17003);
+        var model = new DistributedApplicationModel(builder.Resources);
+
+        var errors = model.Validate();
+
+        Assert.That(errors, Has.Some.StartsWith("WaitFor forms a cycle: a -> b -> a"));
+        Assert.That(errors, Has.Some.Contains("'Not_A_Dns_Name' is not a valid resource name"));
+        Assert.Throws<InvalidOperationException>(() => model.StartOrder());
+    }
+
+    [Test]
+    public void Start_order_puts_every_service_after_what_it_waits_for()
+    {
+        var model = Shipped();
+        var layers = model.StartOrder();
+
+        var layerOf = layers.SelectMany((layer, i) => layer.Select(p => (p, i))).ToDictionary(x => x.p.Name, x => x.i);
+        Assert.That(layerOf.Keys, Has.Count.EqualTo(5));
+        foreach (var project in model.Projects)
+        {
+            foreach (var dependency in project.WaitsFor.OfType<ProjectResource>())
+            {
+                Assert.That(layerOf[dependency.Name], Is.LessThan(layerOf[project.Name]), $"{project.Name} waits for {dependency.Name}");
+            }
+        }
+        Assert.That(layers[^1].Select(p => p.Name), Is.EqualTo(new[] { "aigateway" }));
+    }
+
+    [Test]
+    public void A_local_run_gives_each_service_its_connection_strings_and_peer_endpoints_shifted_by_the_offset()
+    {
+        var model = Shipped();
+        var options = new RunOptions("/tmp/x", 100, "127.0.0.1", false, TimeSpan.FromSeconds(1));
+        var context = new LocalContext(options, new InfraCredentials("postgres", "pw", "guest", "guest", null, "default", ""));
+
+        var gateway = model.EnvironmentFor(model.Get<ProjectResource>("aigateway"), context);
+        var audit = model.EnvironmentFor(model.Get<ProjectResource>("auditingest"), context);
+
+        Assert.That(gateway["Kestrel__Endpoints__http__Url"], Is.EqualTo("http://127.0.0.1:3100"));
+        Assert.That(gateway["ConnectionStrings__aigatewaydb"], Does.Contain("Port=15532").And.Contain("Database=aigatewaydb").And.Contain("Password=pw"));
+        Assert.That(gateway["services__identity__grpc__0"], Is.EqualTo("http://127.0.0.1:13211"));
+        Assert.That(gateway["services__mcpgateway__http__0"], Is.EqualTo("http://127.0.0.1:13230"));
+        Assert.That(gateway.Keys, Has.None.Contains("quotadb").And.None.Contains("identitydb"), "a service sees only the databases it references");
+        Assert.That(audit["ConnectionStrings__rabbitmq"], Is.EqualTo("amqp://guest:guest@127.0.0.1:15772/"));
+        Assert.That(audit["ConnectionStrings__clickhouse"], Does.Contain("http://127.0.0.1:18223").And.Contain("Database=thinkwatch"));
+        Assert.That(DistributedApplicationModel.IsSecretVariable("ConnectionStrings__aigatewaydb"), Is.True);
+        Assert.That(DistributedApplicationModel.IsSecretVariable("services__quota__http__0"), Is.False);
+    }
+}
