@@ -10,10 +10,16 @@ namespace ThinkWatch.Testing;
 /// </summary>
 public static class TestInfrastructure
 {
-    public const int PostgresPort = 25432;
-    public const int RedisPort = 26379;
-    public const int RabbitMqPort = 25672;
-    public const int ClickHousePort = 28123;
+    private static readonly Dictionary<string, int> Ports = File.ReadLines(Path.Combine(Repository.Root, "tests", "test-infra.env"))
+        .Select(l => l.Trim())
+        .Where(l => l.Length > 0 && !l.StartsWith('#'))
+        .Select(l => l.Split('=', 2))
+        .ToDictionary(kv => kv[0], kv => int.Parse(kv[1], System.Globalization.CultureInfo.InvariantCulture));
+
+    public static int PostgresPort { get; } = Ports["POSTGRES_PORT"];
+    public static int RedisPort { get; } = Ports["REDIS_PORT"];
+    public static int RabbitMqPort { get; } = Ports["RABBITMQ_PORT"];
+    public static int ClickHousePort { get; } = Ports["CLICKHOUSE_PORT"];
 
     public static string DataDirectory { get; } =
         Environment.GetEnvironmentVariable("THINKWATCH_TEST_DATA") is { Length: > 0 } d ? d : "/tmp/thinkwatch-tests/infra";
