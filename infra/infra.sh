@@ -122,6 +122,16 @@ amqp_ready() {
   timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$AMQP_PORT && printf 'AMQP\\x00\\x00\\x09\\x01' >&3 && head -c1 <&3 | od -An -tx1" 2>/dev/null | grep -q 01
 }
 
+# A port someone else listens on would make a server fail with a confusing message.
+require_free() { # name port...
+  local name="$1" port; shift
+  for port in "$@"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      die "$name: port $port on 127.0.0.1 is in use by a process not started from $DATA; stop it or choose other ports"
+    fi
+  done
+}
+
 # ---------------------------------------------------------------- postgres
 pg_up() {
   local dir="$DATA/postgres"
@@ -139,8 +149,10 @@ pg_up() {
     rm -f "$pw"
   fi
   if pg_ready && [ -f "$dir/data/postmaster.pid" ]; then return; fi
+  require_free postgres "$PG_PORT"
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 start \
-    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $dir -c max_connections=300 ${PG_EXTRA_OPTS:-}" >/dev/null 9>&-
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $dir -c max_connections=300 ${PG_EXTRA_OPTS:-}" >/dev/null 9>&- \
+    || die "postgres failed to start: $(tail -n 3 "$dir/postgres.log" 2>/dev/null)"
   head -1 "$dir/data/postmaster.pid" > "$dir/pid"
   wait_for postgres 30 pg_ready
 }
@@ -154,6 +166,7 @@ pg_down() {
 redis_up() {
   local dir="$DATA/redis"; mkdir -p "$dir"
   if alive "$dir/pid" && redis_ready; then return; fi
+  require_free redis "$REDIS_PORT"
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
     --dir "$dir" --pidfile "$dir/pid" --logfile "$dir/redis.log" >/dev/null 9>&-
   wait_for redis 15 redis_ready
@@ -173,6 +186,8 @@ rabbit_env() {
 rabbit_up() {
   local dir="$DATA/rabbitmq"; mkdir -p "$dir/mnesia" "$dir/log"
   if alive "$dir/pid" && amqp_ready; then return; fi
+  require_free rabbitmq "$AMQP_PORT" "$RABBIT_DIST_PORT"
+  alive "$dir/epmd.pid" || require_free epmd "$EPMD_PORT"
   echo "[]." > "$dir/enabled_plugins"
   printf 'loopback_users.guest = true\nlog.console = false\n' > "$dir/rabbitmq.conf"
   (
@@ -199,6 +214,7 @@ rabbit_down() {
 clickhouse_up() {
   local dir="$DATA/clickhouse"; mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/log"
   if alive "$dir/pid" && clickhouse_ready; then return; fi
+  require_free clickhouse "$CH_PORT" "$CH_TCP_PORT" "$CH_INTER_PORT"
   cat > "$dir/config.xml" <<EOF
 <yandex>
   <logger><level>warning</level><log>$dir/log/server.log</log><errorlog>$dir/log/error.log</errorlog><size>10M</size><count>2</count></logger>
