@@ -1,9 +1,10 @@
 using System.Reflection;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+
+using ThinkWatch.Integrations;
 
 namespace ThinkWatch.ClickHouse;
 
@@ -42,9 +43,6 @@ public sealed partial class ClickHouseSchema(ClickHouseClient client, IReadOnlyL
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "ClickHouse database {Database} ready ({Count} schema statements)")]
     private static partial void LogApplied(ILogger logger, string database, int count);
-
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Applying ClickHouse schema failed (attempt {Attempt}); retrying")]
-    internal static partial void LogRetry(ILogger logger, Exception exception, int attempt);
 }
 
 public static class ClickHouseSchemaExtensions
@@ -54,45 +52,16 @@ public static class ClickHouseSchemaExtensions
         var statements = ClickHouseSchema.FromAssembly(schemaAssembly);
         builder.Services.AddSingleton(sp => new ClickHouseSchema(
             sp.GetRequiredService<ClickHouseClient>(), statements, sp.GetRequiredService<ILogger<ClickHouseSchema>>()));
-        builder.Services.AddSingleton<ClickHouseSchemaStatus>();
-        builder.Services.AddHostedService<ClickHouseSchemaHostedService>();
-        builder.Services.AddHealthChecks().AddCheck<ClickHouseSchemaHealthCheck>("clickhouse-schema", tags: ["ready"]);
+        builder.AddStartupStep("clickhouse-schema", sp => new ClickHouseSchemaStep(
+            sp.GetRequiredService<ClickHouseSchema>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ClickHouseSchemaStep>>()));
         return builder;
     }
 }
 
-public sealed class ClickHouseSchemaStatus
+/// <summary>Applies the schema at start; readiness waits for it.</summary>
+internal sealed class ClickHouseSchemaStep(ClickHouseSchema schema, TimeProvider time, ILogger<ClickHouseSchemaStep> logger) : StartupStep(time, logger)
 {
-    private volatile bool _ready;
-    public bool Ready => _ready;
-    internal void MarkReady() => _ready = true;
-}
-
-internal sealed class ClickHouseSchemaHostedService(ClickHouseSchema schema, ClickHouseSchemaStatus status, TimeProvider time, ILogger<ClickHouseSchema> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var delay = TimeSpan.FromMilliseconds(250);
-        for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
-        {
-            try
-            {
-                await schema.ApplyAsync(stoppingToken);
-                status.MarkReady();
-                return;
-            }
-            catch (Exception ex) when (ex is HttpRequestException or ClickHouseException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
-            {
-                ClickHouseSchema.LogRetry(logger, ex, attempt);
-                await Task.Delay(delay, time, stoppingToken);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
-            }
-        }
-    }
-}
-
-internal sealed class ClickHouseSchemaHealthCheck(ClickHouseSchemaStatus status) : IHealthCheck
-{
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(status.Ready ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("clickhouse schema pending"));
+    protected override string Pending => "clickhouse schema pending";
+    protected override Task RunAsync(CancellationToken cancellationToken) => schema.ApplyAsync(cancellationToken);
+    protected override bool IsTransient(Exception exception) => exception is HttpRequestException or ClickHouseException or TaskCanceledException;
 }

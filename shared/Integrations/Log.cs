@@ -10,8 +10,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Schema {Schema} is up to date ({Count} migrations)")]
     public static partial void MigrationsUpToDate(ILogger logger, string schema, int count);
 
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Migrating schema {Schema} failed (attempt {Attempt}); retrying in {DelayMs} ms")]
-    public static partial void MigrationRetry(ILogger logger, Exception exception, string schema, int attempt, long delayMs);
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Created database {Database}")]
     public static partial void DatabaseCreated(ILogger logger, string database);

@@ -3,8 +3,6 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -133,54 +131,11 @@ public sealed class PostgresMigrator(NpgsqlDataSource dataSource, string connect
         && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_');
 }
 
-/// <summary>Whether this process has finished migrating; readiness waits for it.</summary>
-public sealed class MigrationStatus
+/// <summary>Migrates at start; readiness waits for it.</summary>
+internal sealed class MigrationStep(PostgresMigrator migrator, TimeProvider time, ILogger<MigrationStep> logger) : StartupStep(time, logger)
 {
-    private volatile string? _error;
-    private volatile bool _completed;
-
-    public bool Completed => _completed;
-    public string? LastError => _error;
-
-    internal void Complete() { _completed = true; _error = null; }
-    internal void Fail(string error) => _error = error;
-}
-
-/// <summary>Migrates in the background with backoff so a database that comes up late only delays readiness.</summary>
-internal sealed class MigrationHostedService(PostgresMigrator migrator, MigrationStatus status, TimeProvider time, ILogger<MigrationHostedService> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var delay = TimeSpan.FromMilliseconds(250);
-        for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
-        {
-            try
-            {
-                await migrator.MigrateAsync(stoppingToken);
-                status.Complete();
-                return;
-            }
-            catch (MigrationException ex)
-            {
-                // A broken or edited migration will not fix itself: stay unready, say why.
-                status.Fail(ex.Message);
-                return;
-            }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
-            {
-                status.Fail($"{ex.GetType().Name} (attempt {attempt})");
-                Log.MigrationRetry(logger, ex, migrator.Schema, attempt, (long)delay.TotalMilliseconds);
-                await Task.Delay(delay, time, stoppingToken);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
-            }
-        }
-    }
-}
-
-internal sealed class MigrationHealthCheck(MigrationStatus status) : IHealthCheck
-{
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(status.Completed
-            ? HealthCheckResult.Healthy()
-            : HealthCheckResult.Unhealthy(status.LastError ?? "migrations pending"));
+    protected override string Pending => $"migrations of schema {migrator.Schema} pending";
+    protected override Task RunAsync(CancellationToken cancellationToken) => migrator.MigrateAsync(cancellationToken);
+    protected override bool IsTransient(Exception exception) => exception is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException;
+    protected override bool IsPermanent(Exception exception) => exception is MigrationException;
 }

@@ -38,9 +38,8 @@ public static class PostgresExtensions
         builder.Services.AddSingleton(sp => new PostgresMigrator(
             sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<PostgresConnection>().ConnectionString, schema, migrations,
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<PostgresMigrator>>()));
-        builder.Services.AddSingleton<MigrationStatus>();
-        builder.Services.AddHostedService<MigrationHostedService>();
-        builder.Services.AddHealthChecks().AddCheck<MigrationHealthCheck>("migrations", tags: ["ready"]);
+        builder.AddStartupStep("migrations", sp => new MigrationStep(
+            sp.GetRequiredService<PostgresMigrator>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<MigrationStep>>()));
         return builder;
     }
 
