@@ -1,4 +1,6 @@
 using ThinkWatch.Identity.Extensions;
+using ThinkWatch.Identity.Keys;
+using ThinkWatch.Identity.Setup;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -8,5 +10,9 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.UseMiddleware<SetupGate>();
+
+app.MapSetupApi();
+app.MapGrpcService<KeyGrpcService>();
 
 app.Run();

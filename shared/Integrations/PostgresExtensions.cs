@@ -9,16 +9,22 @@ public static class PostgresExtensions
 {
     /// <summary>
     /// Registers an <see cref="NpgsqlDataSource"/> for ConnectionStrings:{connectionName}
-    /// and a readiness check that runs a query against it.
+    /// and a readiness check that runs a query against it. With <paramref name="schema"/>,
+    /// queries find the service's tables without qualifying them.
     /// </summary>
-    public static IHostApplicationBuilder AddNpgsqlDataSource(this IHostApplicationBuilder builder, string connectionName)
+    public static IHostApplicationBuilder AddNpgsqlDataSource(this IHostApplicationBuilder builder, string connectionName, string? schema = null)
     {
         var connectionString = ConnectionStrings.Require(builder.Configuration, connectionName);
         builder.Services.AddSingleton(new PostgresConnection(connectionName, connectionString));
-        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString)
+        builder.Services.AddSingleton(_ =>
         {
-            Name = connectionName,
-        }.Build());
+            var dataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = connectionName };
+            if (schema is not null)
+            {
+                dataSource.ConnectionStringBuilder.SearchPath = $"{schema},public";
+            }
+            return dataSource.Build();
+        });
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             "postgres",
             sp => new PostgresHealthCheck(sp.GetRequiredService<NpgsqlDataSource>()),

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ThinkWatch.Testing;
 
@@ -7,7 +9,8 @@ namespace ThinkWatch.Testing;
 /// One ThinkWatch service in-process (TestServer) with the
 /// settings a test gives it, as the AppHost would give them through the environment.
 /// </summary>
-public sealed class ServiceHost<TEntryPoint>(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<TEntryPoint>
+public sealed class ServiceHost<TEntryPoint>(IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
+    : WebApplicationFactory<TEntryPoint>
     where TEntryPoint : class
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -18,6 +21,10 @@ public sealed class ServiceHost<TEntryPoint>(IReadOnlyDictionary<string, string?
             builder.UseSetting(key, value);
         }
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        if (services is not null)
+        {
+            builder.ConfigureTestServices(services);
+        }
     }
 
     /// <summary>Polls /health/ready until it answers 200 or the time is up; returns the last answer.</summary>

@@ -1,3 +1,7 @@
+using Microsoft.Extensions.Options;
+using ThinkWatch.Identity.Keys;
+using ThinkWatch.Identity.Passwords;
+using ThinkWatch.Identity.Setup;
 using ThinkWatch.Integrations;
 
 namespace ThinkWatch.Identity.Extensions;
@@ -14,8 +18,20 @@ public static class Extensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        builder.AddNpgsqlDataSource(DatabaseName);
+        builder.AddNpgsqlDataSource(DatabaseName, Schema);
         builder.AddPostgresMigrations(Schema, typeof(Extensions).Assembly);
+        builder.Services.AddGrpc();
+
+        builder.Services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<IdentityOptions>>().Value;
+            return new PasswordHasher(o.PasswordHashMemoryKib, o.PasswordHashIterations);
+        });
+        builder.Services.AddSingleton<ApiKeyStore>();
+        builder.Services.AddSingleton<KeyValidator>();
+        builder.Services.AddSingleton<SetupStatus>();
+        builder.Services.AddSingleton<SetupService>();
+        builder.Services.AddSingleton<SetupGate>();
         return builder;
     }
 }

@@ -1,0 +1,89 @@
+using Dapper;
+using Npgsql;
+using ThinkWatch.Identity.Domain;
+using ThinkWatch.Identity.Keys;
+using ThinkWatch.Identity.Passwords;
+
+namespace ThinkWatch.Identity.Setup;
+
+/// <summary>Whether first-run setup happened; once it has, it stays so (cached).</summary>
+public sealed class SetupStatus(NpgsqlDataSource dataSource)
+{
+    private volatile bool _complete;
+
+    public async ValueTask<bool> IsCompleteAsync(CancellationToken cancellationToken)
+    {
+        if (!_complete)
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            _complete = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "SELECT EXISTS (SELECT 1 FROM setup_state)", cancellationToken: cancellationToken));
+        }
+        return _complete;
+    }
+
+    internal void MarkComplete() => _complete = true;
+}
+
+/// <summary>Creates the first super admin (and optionally a first key) exactly once, even under concurrent calls.</summary>
+public sealed class SetupService(NpgsqlDataSource dataSource, PasswordHasher hasher, ApiKeyStore keys, SetupStatus status, TimeProvider time)
+{
+    public async Task<SetupResponse?> RunAsync(SetupRequest request, CancellationToken cancellationToken)
+    {
+        if (await status.IsCompleteAsync(cancellationToken))
+        {
+            return null;
+        }
+        // Hash before taking the lock: Argon2 is deliberately slow.
+        var passwordHash = hasher.Hash(request.Password!);
+        var now = time.GetUtcNow();
+        var user = new UserView(Guid.CreateVersion7(), request.Email!.Trim(), request.DisplayName!.Trim(), Roles.SuperAdmin);
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition("LOCK TABLE setup_state IN EXCLUSIVE MODE", transaction: tx, cancellationToken: cancellationToken));
+        if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM setup_state)", transaction: tx, cancellationToken: cancellationToken)))
+        {
+            status.MarkComplete();
+            return null;
+        }
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO users (id, email, display_name, role, password_hash, created_at, updated_at)
+            VALUES (@Id, @Email, @DisplayName, @Role, @passwordHash, @now, @now);
+            INSERT INTO setup_state (completed_at, super_admin_id) VALUES (@now, @Id);
+            """, new { user.Id, user.Email, user.DisplayName, user.Role, passwordHash, now }, tx, cancellationToken: cancellationToken));
+
+        CreatedKeyView? keyView = null;
+        if (request.ApiKey is { } k)
+        {
+            var newKey = new NewApiKey(k.Name!.Trim(), user.Id, null, k.Surfaces!, k.AllowedModels ?? [], [], k.ExpiresAt, null);
+            var created = await keys.CreateAsync(newKey, connection, tx, cancellationToken: cancellationToken);
+            keyView = new CreatedKeyView(created.Id, created.LineageId, created.Key, created.KeyHint, newKey.Name, newKey.Surfaces, newKey.AllowedModels, k.ExpiresAt);
+        }
+        await tx.CommitAsync(cancellationToken);
+        status.MarkComplete();
+        return new SetupResponse(user, keyView);
+    }
+
+    public static Dictionary<string, string[]> Validate(SetupRequest request, DateTimeOffset now)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        InputRules.Email(request.Email, "email", errors);
+        InputRules.Name(request.DisplayName, "displayName", errors);
+        if (PasswordPolicy.Check(request.Password) is { Count: > 0 } problems)
+        {
+            errors["password"] = [.. problems];
+        }
+        if (request.ApiKey is { } key)
+        {
+            InputRules.Name(key.Name, "apiKey.name", errors);
+            InputRules.Surfaces(key.Surfaces, "apiKey.surfaces", errors);
+            InputRules.ModelPatterns(key.AllowedModels, "apiKey.allowedModels", errors);
+            if (key.ExpiresAt is { } expires && expires <= now)
+            {
+                errors["apiKey.expiresAt"] = ["The expiry must be in the future."];
+            }
+        }
+        return errors;
+    }
+}

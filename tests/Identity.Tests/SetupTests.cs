@@ -1,0 +1,135 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace ThinkWatch.Identity.Tests;
+
+[TestFixture]
+public sealed class SetupTests
+{
+    private IdentityHost _host = null!;
+
+    [SetUp]
+    public async Task Start() => _host = await IdentityHost.StartAsync();
+
+    [TearDown]
+    public async Task Stop() => await _host.DisposeAsync();
+
+    private static object ValidSetup(object? apiKey = null) => new
+    {
+        email = "ada@example.com",
+        displayName = "Ada Lovelace",
+        password = "Analytical-Engine-1843",
+        apiKey,
+    };
+
+    private Task<HttpResponseMessage> PostSetup(object body) => _host.Http.PostAsJsonAsync("/api/setup", body);
+
+    private async Task<int> UserCount() => await _host.QueryAsync<int>("SELECT count(*)::int FROM users");
+
+    [Test]
+    public async Task Before_setup_only_setup_and_health_answer_and_afterwards_setup_is_closed()
+    {
+        var before = await _host.Http.GetFromJsonAsync<JsonElement>("/api/setup");
+        using var gated = await _host.Http.GetAsync("/api/users");
+        using var health = await _host.Http.GetAsync("/health/ready");
+
+        using var first = await PostSetup(ValidSetup());
+        using var second = await PostSetup(ValidSetup());
+        var after = await _host.Http.GetFromJsonAsync<JsonElement>("/api/setup");
+        using var ungated = await _host.Http.GetAsync("/api/users");
+
+        Assert.That(before.GetProperty("required").GetBoolean(), Is.True);
+        Assert.That(gated.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        Assert.That(await gated.Content.ReadAsStringAsync(), Does.Contain("setup_required").And.Contain("POST /api/setup"));
+        Assert.That(health.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(second.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
+        Assert.That(after.GetProperty("required").GetBoolean(), Is.False);
+        Assert.That(ungated.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "past the gate once set up");
+        Assert.That(await _host.QueryAsync<string>("SELECT role FROM users"), Is.EqualTo("super_admin"));
+    }
+
+    [Test]
+    public async Task Concurrent_setups_create_exactly_one_super_admin()
+    {
+        var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => PostSetup(new
+        {
+            email = $"admin{i}@example.com", displayName = $"Admin {i}", password = "Sup3r-secret-pass",
+        })));
+
+        Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.Created), Is.EqualTo(1));
+        Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.Conflict), Is.EqualTo(5));
+        Assert.That(await UserCount(), Is.EqualTo(1));
+        foreach (var r in responses)
+        {
+            r.Dispose();
+        }
+    }
+
+    [Test]
+    public async Task The_first_key_is_shown_once_and_only_its_hash_is_stored()
+    {
+        using var response = await PostSetup(ValidSetup(new { name = "laptop", surfaces = new[] { "ai_gateway" }, allowedModels = new[] { "gpt-4o*", "claude-*" } }));
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var key = body.GetProperty("apiKey").GetProperty("key").GetString()!;
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(key, Does.Match("^tw-[0-9A-Za-z]{44}$"));
+        Assert.That(body.GetProperty("apiKey").GetProperty("keyHint").GetString(), Is.EqualTo(key[..9] + "…"));
+        var storedHash = await _host.QueryAsync<byte[]>("SELECT key_hash FROM api_keys");
+        Assert.That(storedHash, Is.EqualTo(SHA256.HashData(Encoding.UTF8.GetBytes(key))));
+        var everything = await _host.QueryAsync<string>(
+            "SELECT string_agg(t::text, ' ') FROM (SELECT row_to_json(k)::text AS t FROM api_keys k UNION ALL SELECT row_to_json(u)::text FROM users u) x");
+        Assert.That(everything, Does.Not.Contain(key[3..]), "the plaintext key is nowhere in the database");
+        Assert.That(everything, Does.Not.Contain("Analytical-Engine-1843"), "nor the password");
+        Assert.That(everything, Does.Contain("$argon2id$v=19$"));
+    }
+
+    [Test]
+    public async Task Hostile_text_is_stored_verbatim_not_executed()
+    {
+        const string name = "Robert'); DROP TABLE users;--";
+        using var response = await PostSetup(new { email = "bobby@example.com", displayName = name, password = "Tables-R-us-2007" });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(await _host.QueryAsync<string>("SELECT display_name FROM users"), Is.EqualTo(name));
+    }
+
+    private static IEnumerable<TestCaseData> BadRequests()
+    {
+        yield return new TestCaseData("{}", new[] { "email", "displayName", "password" }).SetName("Missing fields are each named");
+        yield return new TestCaseData("""{"email":"x'; DROP TABLE users;--","displayName":"A","password":"Abcdefg1"}""", new[] { "email" }).SetName("SQL-looking email is not an email");
+        yield return new TestCaseData("""{"email":"a@example.com","displayName":"A","password":"short1A"}""", new[] { "password" }).SetName("Short password");
+        yield return new TestCaseData("""{"email":"a@example.com","displayName":"A","password":"alllowercase1"}""", new[] { "password" }).SetName("Password without upper case");
+        yield return new TestCaseData("""{"email":"a@example.com","displayName":"A","password":"Abcdefg1","apiKey":{"name":"k","surfaces":["everything"]}}""", new[] { "apiKey.surfaces" }).SetName("Unknown surface");
+        yield return new TestCaseData("""{"email":"a@example.com","displayName":"A","password":"Abcdefg1","apiKey":{"name":"k","surfaces":["ai_gateway"],"allowedModels":["gpt-4o; DROP"]}}""", new[] { "apiKey.allowedModels" }).SetName("Bad model pattern");
+        yield return new TestCaseData("""{"email":"a@example.com","displayName":"A","password":"Abcdefg1","apiKey":{"name":"k","surfaces":["ai_gateway"],"expiresAt":"2020-01-01T00:00:00Z"}}""", new[] { "apiKey.expiresAt" }).SetName("Expiry in the past");
+    }
+
+    [TestCaseSource(nameof(BadRequests))]
+    public async Task Bad_input_is_refused_field_by_field_and_nothing_is_written(string json, string[] fields)
+    {
+        using var response = await _host.Http.PostAsync("/api/setup", new StringContent(json, Encoding.UTF8, "application/json"));
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(problem.GetProperty("errors").EnumerateObject().Select(p => p.Name), Is.EquivalentTo(fields));
+        Assert.That(await UserCount(), Is.Zero);
+        Assert.That((await _host.Http.GetFromJsonAsync<JsonElement>("/api/setup")).GetProperty("required").GetBoolean(), Is.True);
+    }
+
+    [TestCase("{\"email\": ")]
+    [TestCase("[1,2,3]")]
+    [TestCase("{\"email\": 42, \"displayName\": \"A\", \"password\": \"Abcdefg1\"}")]
+    public async Task Malformed_json_is_a_400_problem(string json)
+    {
+        using var response = await _host.Http.PostAsync("/api/setup", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+        Assert.That(await UserCount(), Is.Zero);
+    }
+}
