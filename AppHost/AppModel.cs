@@ -20,14 +20,18 @@ public static class AppModel
         var redis = builder.AddRedis("redis", port: 16379);
         var rabbitmq = builder.AddRabbitMQ("rabbitmq", port: 15672);
         var clickhouse = builder.AddClickHouse("clickhouse", port: 18123, database: "thinkwatch");
+        // Identity signs console access tokens with it; every service validates them locally.
+        var consoleSigningKey = builder.AddParameter("console-signing-key");
 
         var auditIngest = builder.AddProject("auditingest", "services/AuditIngest/AuditIngest.csproj")
             .WithHttpEndpoint(port: 13140)
+            .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
             .WithReference(rabbitmq).WaitFor(rabbitmq)
             .WithReference(clickhouse).WaitFor(clickhouse);
 
         var quota = builder.AddProject("quota", "services/Quota/Quota.csproj")
             .WithHttpEndpoint(port: 13120)
+            .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
             .WithGrpcEndpoint(port: 13121)
             .WithReference(quotaDb).WaitFor(quotaDb)
             .WithReference(redis).WaitFor(redis);
@@ -35,11 +39,13 @@ public static class AppModel
         // Identity serves the console origin (:3001) and forwards other services' /api areas.
         var identity = builder.AddProject("identity", "services/Identity/Identity.csproj")
             .WithHttpEndpoint(port: 3001, isExternal: true)
+            .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
             .WithGrpcEndpoint(port: 13111)
             .WithReference(identityDb).WaitFor(identityDb);
 
         var mcpGateway = builder.AddProject("mcpgateway", "services/McpGateway/McpGateway.csproj")
             .WithHttpEndpoint(port: 13130)
+            .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
             .WithReference(mcpDb).WaitFor(mcpDb)
             .WithReference(identity).WaitFor(identity)
             .WithReference(quota).WaitFor(quota);
@@ -47,6 +53,7 @@ public static class AppModel
         // The public edge (:3000): /v1/* and /mcp (forwarded to the MCP gateway).
         var aiGateway = builder.AddProject("aigateway", "services/AiGateway/AiGateway.csproj")
             .WithHttpEndpoint(port: 3000, isExternal: true)
+            .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
             .WithReference(gatewayDb).WaitFor(gatewayDb)
             .WithReference(identity).WaitFor(identity)
             .WithReference(quota).WaitFor(quota)

@@ -43,6 +43,7 @@ public sealed class DistributedApplicationBuilder
     public IResourceBuilder<RabbitMQServerResource> AddRabbitMQ(string name, int port) => AddResource(new RabbitMQServerResource(name, port));
     public IResourceBuilder<ClickHouseServerResource> AddClickHouse(string name, int port, string database) => AddResource(new ClickHouseServerResource(name, port, database));
     public IResourceBuilder<ProjectResource> AddProject(string name, string projectPath) => AddResource(new ProjectResource(name, projectPath));
+    public IResourceBuilder<ParameterResource> AddParameter(string name) => AddResource(new ParameterResource(name));
 
     public DistributedApplication Build()
     {
@@ -109,6 +110,13 @@ public static class ResourceBuilderExtensions
     public static IResourceBuilder<ProjectResource> WithEnvironment(this IResourceBuilder<ProjectResource> project, string name, string value)
     {
         project.Resource.Environment[name] = value;
+        return project;
+    }
+
+    /// <summary>A secret parameter's value as an environment variable (kept in a Secret when published).</summary>
+    public static IResourceBuilder<ProjectResource> WithEnvironment(this IResourceBuilder<ProjectResource> project, string name, IResourceBuilder<ParameterResource> parameter)
+    {
+        project.Resource.SecretEnvironment[name] = parameter.Resource;
         return project;
     }
 

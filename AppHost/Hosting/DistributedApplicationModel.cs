@@ -11,6 +11,8 @@ public interface IDeploymentContext
     string UrlOf(ProjectResource project, EndpointAnnotation endpoint);
     /// <summary>The URL the service itself listens on.</summary>
     string BindUrlOf(ProjectResource project, EndpointAnnotation endpoint);
+    /// <summary>The value of a secret parameter (the same for every service).</summary>
+    string ValueOf(ParameterResource parameter);
 }
 
 public sealed partial class DistributedApplicationModel(IReadOnlyList<IResource> resources)
@@ -44,6 +46,10 @@ public sealed partial class DistributedApplicationModel(IReadOnlyList<IResource>
             foreach (var reference in project.References.Where(r => !known.Contains(r)))
             {
                 errors.Add($"{project.Name} references '{reference.Name}', which is not in the model.");
+            }
+            foreach (var parameter in project.SecretEnvironment.Values.Where(r => !known.Contains(r)))
+            {
+                errors.Add($"{project.Name} uses parameter '{parameter.Name}', which is not in the model.");
             }
             foreach (var dependency in project.WaitsFor.Where(r => !known.Contains(r)))
             {
@@ -153,10 +159,16 @@ public sealed partial class DistributedApplicationModel(IReadOnlyList<IResource>
         {
             env[key] = value;
         }
+        foreach (var (key, parameter) in project.SecretEnvironment)
+        {
+            env[key] = context.ValueOf(parameter);
+        }
         return env;
     }
 
-    public static bool IsSecretVariable(string name) => name.StartsWith("ConnectionStrings__", StringComparison.Ordinal);
+    /// <summary>Connection strings and secret parameters go to a Secret, never a ConfigMap or a log.</summary>
+    public static bool IsSecretVariable(ProjectResource project, string name) =>
+        name.StartsWith("ConnectionStrings__", StringComparison.Ordinal) || project.SecretEnvironment.ContainsKey(name);
 
     private List<string>? FindWaitCycle()
     {

@@ -14,6 +14,15 @@ public interface IResourceWithConnectionString : IResource
     string GetConnectionString(InfraAddress address, InfraCredentials credentials);
 }
 
+/// <summary>
+/// A generated secret shared by services (a signing key, an encryption key): a file under the
+/// data folder for `run`, a random value in a Secret (or a required Helm value) when published.
+/// </summary>
+public sealed class ParameterResource(string name) : IResource
+{
+    public string Name { get; } = name;
+}
+
 public enum InfraKind { Postgres, Redis, RabbitMQ, ClickHouse }
 
 /// <summary>Where an infrastructure server is reached in a given context (local run, cluster).</summary>
@@ -108,6 +117,8 @@ public sealed class ProjectResource(string name, string projectPath) : IResource
     public List<IResource> References { get; } = [];
     public List<IResource> WaitsFor { get; } = [];
     public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
+    /// <summary>Variables whose value is a secret parameter.</summary>
+    public Dictionary<string, ParameterResource> SecretEnvironment { get; } = new(StringComparer.Ordinal);
     public int Replicas { get; set; } = 1;
 
     public string ProjectDirectory => Path.GetDirectoryName(ProjectPath)!;

@@ -11,7 +11,7 @@ internal static class ComposePublisher
     {
         var credentials = PublishOptions.GenerateCredentials();
         var secrets = InfraSpec.SecretValues(credentials);
-        var context = new ClusterContext(credentials);
+        var context = new ClusterContext(credentials, PublishOptions.GenerateParameters());
         var repo = Path.GetRelativePath(options.Output, DistributedApplication.RepositoryRoot);
         var services = new Node();
         var volumes = new Node();

@@ -26,7 +26,9 @@ internal static class HelmChart
         };
 
         var required = string.Concat(new[] { "postgres", "redis", "rabbitmq", "clickhouse" }
-            .Select(s => $"{{{{- $_{s} := required \"set infra.{s}.password\" .Values.infra.{s}.password }}}}\n"));
+            .Select(s => $"{{{{- $_{s} := required \"set infra.{s}.password\" .Values.infra.{s}.password }}}}\n"))
+            + string.Concat(model.Resources.OfType<ParameterResource>().Select(p => HelmValues.ValuesKey(p))
+            .Select(k => $"{{{{- $_{k} := required \"set secrets.{k}\" .Values.secrets.{k} }}}}\n"));
         var infra = required
             + "{{- if eq .Values.infra.mode \"statefulset\" }}\n"
             + Publisher.ToYaml(KubernetesPublisher.InfraStatefulSets(model, helm))
@@ -47,6 +49,8 @@ internal static class HelmChart
         return new Node
         {
             ["image"] = new Node { ["registry"] = options.ImageRegistry, ["tag"] = options.ImageTag },
+            // Required at install time (helm --set secrets.NAME=…); generate with `openssl rand -base64 48`.
+            ["secrets"] = model.Resources.OfType<ParameterResource>().ToDictionary(HelmValues.ValuesKey, _ => (object?)""),
             ["services"] = model.Projects.ToDictionary(p => p.Name, p => (object?)new Node
             {
                 ["replicas"] = p.Replicas,

@@ -11,6 +11,7 @@ using Node = Dictionary<string, object?>;
 internal interface IManifestValues
 {
     InfraCredentials Credentials { get; }
+    string Parameter(ParameterResource parameter);
     object Image(ProjectResource project);
     object Replicas(ProjectResource project);
     object ServiceType(ProjectResource project);
@@ -24,7 +25,9 @@ internal interface IManifestValues
 
 internal sealed class LiteralValues(PublishOptions options, InfraCredentials credentials) : IManifestValues
 {
+    private readonly Func<ParameterResource, string> _parameters = PublishOptions.GenerateParameters();
     public InfraCredentials Credentials { get; } = credentials;
+    public string Parameter(ParameterResource parameter) => _parameters(parameter);
     public object Image(ProjectResource project) => options.ImageFor(project);
     public object Replicas(ProjectResource project) => project.Replicas;
     public object ServiceType(ProjectResource project) => "ClusterIP";
@@ -41,6 +44,10 @@ internal sealed class HelmValues : IManifestValues
     public InfraCredentials Credentials { get; } = new(
         "postgres", "{{ .Values.infra.postgres.password }}", "thinkwatch", "{{ .Values.infra.rabbitmq.password }}",
         "{{ .Values.infra.redis.password }}", "default", "{{ .Values.infra.clickhouse.password }}");
+    public string Parameter(ParameterResource parameter) => $"{{{{ .Values.secrets.{ValuesKey(parameter)} }}}}";
+    /// <summary>"console-signing-key" → "consoleSigningKey": Helm paths cannot hold '-'.</summary>
+    public static string ValuesKey(ParameterResource parameter) =>
+        string.Concat(parameter.Name.Split('-').Select((part, i) => i == 0 ? part : char.ToUpperInvariant(part[0]) + part[1..]));
     public object Image(ProjectResource project) => $"{{{{ .Values.image.registry }}}}/{project.Name}:{{{{ .Values.image.tag }}}}";
     public object Replicas(ProjectResource project) => new Raw($"{{{{ .Values.services.{project.Name}.replicas }}}}");
     public object ServiceType(ProjectResource project) => $"{{{{ .Values.services.{project.Name}.serviceType }}}}";
@@ -89,9 +96,9 @@ internal static class KubernetesPublisher
 
     internal static IEnumerable<object> Project(DistributedApplicationModel model, ProjectResource project, IManifestValues values)
     {
-        var env = model.EnvironmentFor(project, new ClusterContext(values.Credentials));
-        var plain = env.Where(e => !DistributedApplicationModel.IsSecretVariable(e.Key)).ToDictionary(e => e.Key, e => e.Value);
-        var secret = env.Where(e => DistributedApplicationModel.IsSecretVariable(e.Key)).ToDictionary(e => e.Key, e => e.Value);
+        var env = model.EnvironmentFor(project, new ClusterContext(values.Credentials, values.Parameter));
+        var plain = env.Where(e => !DistributedApplicationModel.IsSecretVariable(project, e.Key)).ToDictionary(e => e.Key, e => e.Value);
+        var secret = env.Where(e => DistributedApplicationModel.IsSecretVariable(project, e.Key)).ToDictionary(e => e.Key, e => e.Value);
         plain["ASPNETCORE_ENVIRONMENT"] = "Production";
 
         yield return new Node { ["apiVersion"] = "v1", ["kind"] = "ConfigMap", ["metadata"] = Meta(project.Name + "-env", project.Name), ["data"] = plain };

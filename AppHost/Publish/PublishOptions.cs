@@ -33,12 +33,20 @@ public sealed record PublishOptions(PublishTarget Target, string Output, string 
     public static InfraCredentials GenerateCredentials() => new(
         "postgres", RandomSecret(), "thinkwatch", RandomSecret(), RandomSecret(), "default", RandomSecret());
 
+    /// <summary>A fresh value per parameter, the same for every service of one publish.</summary>
+    public static Func<ParameterResource, string> GenerateParameters()
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        return p => values.TryGetValue(p.Name, out var v) ? v : values[p.Name] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
+    }
+
     private static string RandomSecret() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
 }
 
 /// <summary>Inside a cluster or compose network: resources by DNS name, services on their container ports.</summary>
-public sealed class ClusterContext(InfraCredentials credentials) : IDeploymentContext
+public sealed class ClusterContext(InfraCredentials credentials, Func<ParameterResource, string> parameters) : IDeploymentContext
 {
+    public string ValueOf(ParameterResource parameter) => parameters(parameter);
     public InfraCredentials Credentials { get; } = credentials;
     public InfraAddress AddressOf(InfraResource server) => new(server.Name, server.ContainerPort);
     public string UrlOf(ProjectResource project, EndpointAnnotation endpoint) => $"http://{project.Name}:{endpoint.TargetPort}";

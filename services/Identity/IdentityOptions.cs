@@ -20,4 +20,25 @@ public sealed class IdentityOptions
 
     [Range(1, 10)]
     public int PasswordHashIterations { get; set; } = 2;
+
+    /// <summary>Failed sign-ins for one account within <see cref="LoginFailureWindow"/> before it is locked.</summary>
+    [Range(1, 100)]
+    public int MaxFailedLoginsPerAccount { get; set; } = 5;
+
+    /// <summary>Failed sign-ins from one IP within <see cref="LoginFailureWindow"/> before it is locked out.</summary>
+    [Range(1, 10_000)]
+    public int MaxFailedLoginsPerIp { get; set; } = 20;
+
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
+    public TimeSpan LoginFailureWindow { get; set; } = TimeSpan.FromMinutes(15);
+
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
+    public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long a console session (its refresh tokens) lasts after sign-in.</summary>
+    [Range(typeof(TimeSpan), "00:10:00", "90.00:00:00")]
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Reverse proxies whose X-Forwarded-For is believed (the client IP binds sessions and throttles sign-ins).</summary>
+    public string[] TrustedProxies { get; set; } = [];
 }

@@ -1,3 +1,4 @@
+using ThinkWatch.Identity.Auth;
 using ThinkWatch.Identity.Extensions;
 using ThinkWatch.Identity.Keys;
 using ThinkWatch.Identity.Setup;
@@ -9,10 +10,12 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseForwardedHeaders();
 app.MapDefaultEndpoints();
 app.UseMiddleware<SetupGate>();
 
 app.MapSetupApi();
+app.MapAuthApi();
 app.MapGrpcService<KeyGrpcService>();
 
 app.Run();

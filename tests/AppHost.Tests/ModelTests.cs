@@ -102,7 +102,46 @@ public sealed class ModelTests
         Assert.That(gateway.Keys, Has.None.Contains("quotadb").And.None.Contains("identitydb"), "a service sees only the databases it references");
         Assert.That(audit["ConnectionStrings__rabbitmq"], Is.EqualTo("amqp://guest:guest@127.0.0.1:15772/"));
         Assert.That(audit["ConnectionStrings__clickhouse"], Does.Contain("http://127.0.0.1:18223").And.Contain("Database=thinkwatch"));
-        Assert.That(DistributedApplicationModel.IsSecretVariable("ConnectionStrings__aigatewaydb"), Is.True);
-        Assert.That(DistributedApplicationModel.IsSecretVariable("services__quota__http__0"), Is.False);
+        var project = model.Get<ProjectResource>("aigateway");
+        Assert.That(DistributedApplicationModel.IsSecretVariable(project, "ConnectionStrings__aigatewaydb"), Is.True);
+        Assert.That(DistributedApplicationModel.IsSecretVariable(project, "ConsoleAuth__SigningKey"), Is.True);
+        Assert.That(DistributedApplicationModel.IsSecretVariable(project, "services__quota__http__0"), Is.False);
+    }
+
+    [Test]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void A_local_run_generates_each_secret_once_per_data_folder_readable_only_by_its_owner()
+    {
+        var model = Shipped();
+        var data = Directory.CreateTempSubdirectory("tw-secrets-").FullName;
+        try
+        {
+            var context = new LocalContext(new RunOptions(data, 0, "127.0.0.1", false, TimeSpan.FromSeconds(1)),
+                new InfraCredentials("postgres", "pw", "guest", "guest", null, "default", ""));
+            var identity = model.EnvironmentFor(model.Get<ProjectResource>("identity"), context);
+            var gateway = model.EnvironmentFor(model.Get<ProjectResource>("aigateway"), context);
+            var again = new LocalContext(new RunOptions(data, 0, "127.0.0.1", false, TimeSpan.FromSeconds(1)), context.Credentials)
+                .ValueOf(model.Get<ParameterResource>("console-signing-key"));
+
+            Assert.That(identity["ConsoleAuth__SigningKey"], Is.EqualTo(gateway["ConsoleAuth__SigningKey"]));
+            Assert.That(again, Is.EqualTo(identity["ConsoleAuth__SigningKey"]), "kept across runs");
+            Assert.That(ThinkWatch.Security.SecretStrength.Problem(again, "key"), Is.Null);
+            Assert.That(File.GetUnixFileMode(Path.Combine(data, "secrets", "console-signing-key")),
+                Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Test]
+    public void A_parameter_outside_the_model_is_reported()
+    {
+        var stray = DistributedApplicationBuilder.CreateBuilder([]).AddParameter("stray-secret");
+        var builder = DistributedApplicationBuilder.CreateBuilder([]);
+        builder.AddProject("svc", "svc.csproj").WithHttpEndpoint(port: 17010).WithEnvironment("Secret__Value", stray);
+
+        Assert.That(new DistributedApplicationModel(builder.Resources).Validate(), Has.Some.Contains("svc uses parameter 'stray-secret'"));
     }
 }

@@ -70,7 +70,11 @@ public sealed partial class PublishTests
                     Assert.That(configKeys, Does.Contain($"services__{peer.Name}__http__0"), $"{project.Name} -> {peer.Name}");
                 }
             }
-            Assert.That(configKeys.Where(k => k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)), Is.Empty, "connection strings live in the Secret only");
+            foreach (var variable in project.SecretEnvironment.Keys)
+            {
+                Assert.That(secretKeys, Does.Contain(variable), $"{project.Name}: {variable}");
+            }
+            Assert.That(configKeys.Where(k => DistributedApplicationModel.IsSecretVariable(project, k)), Is.Empty, "secrets live in the Secret only");
         }
     }
 
@@ -106,6 +110,18 @@ public sealed partial class PublishTests
     }
 
     [Test]
+    public async Task Every_service_gets_the_same_generated_console_signing_key()
+    {
+        await PublishAsync("--target", "kubernetes");
+
+        var keys = _model.Projects.Select(p => Documents(Path.Combine(_output, $"{p.Name}.yaml")).Single(d => Kind(d) == "Secret")
+            .Path("stringData").Scalar("ConsoleAuth__SigningKey")).ToList();
+
+        Assert.That(keys.Distinct().Count(), Is.EqualTo(1));
+        Assert.That(ThinkWatch.Security.SecretStrength.Problem(keys[0], "key"), Is.Null);
+    }
+
+    [Test]
     public async Task The_helm_chart_has_a_template_per_service_and_values_for_each()
     {
         await PublishAsync("--target", "kubernetes");
@@ -122,7 +138,10 @@ public sealed partial class PublishTests
             Assert.That(template.Select(Kind), Is.SupersetOf(new[] { "ConfigMap", "Secret", "Deployment", "Service" }), project.Name);
             Assert.That(File.ReadAllText(Path.Combine(chart, "templates", $"{project.Name}.yaml")), Does.Contain(".Values.image"));
         }
-        Assert.That(File.ReadAllText(Path.Combine(chart, "templates", "infra.yaml")), Does.Contain("required"), "passwords must be supplied");
+        var infraTemplate = File.ReadAllText(Path.Combine(chart, "templates", "infra.yaml"));
+        Assert.That(infraTemplate, Does.Contain("required \"set infra.postgres.password\""), "passwords must be supplied");
+        Assert.That(infraTemplate, Does.Contain("required \"set secrets.consoleSigningKey\""), "and the signing key");
+        Assert.That(values.Path("secrets").Scalar("consoleSigningKey"), Is.Empty, "never a default secret");
     }
 
     [Test]

@@ -1,5 +1,7 @@
 using Dapper;
 using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
@@ -24,10 +26,19 @@ public sealed class IdentityHost : IAsyncDisposable
                 // The minimum the options allow: tests hash many passwords.
                 ["Identity:PasswordHashMemoryKib"] = "8192",
                 ["Identity:PasswordHashIterations"] = "1",
+                ["ConsoleAuth:SigningKey"] = SigningKey,
             },
-            services => services.AddSingleton<TimeProvider>(Time));
+            services =>
+            {
+                services.AddSingleton<TimeProvider>(Time);
+                services.AddSingleton<IStartupFilter, ClientIpFromHeader>();
+            });
         Http = _host.CreateClient();
     }
+
+    public const string SigningKey = "Kq3v9Zt1XbR8mN2pLw7YcH5sJd0FgTa4Ue6Vi1Oo";
+    /// <summary>The header tests use to say which IP a request comes from (TestServer has none).</summary>
+    public const string ClientIpHeader = "X-Test-Client-IP";
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
     public HttpClient Http { get; }
@@ -56,6 +67,30 @@ public sealed class IdentityHost : IAsyncDisposable
     {
         await using var connection = new NpgsqlConnection(ConnectionString + ";Search Path=identity");
         await connection.ExecuteAsync(sql, parameters);
+    }
+
+    /// <summary>A client whose requests come from <paramref name="ip"/>.</summary>
+    public HttpClient ClientFrom(string ip)
+    {
+        var client = _host.CreateClient();
+        client.DefaultRequestHeaders.Add(ClientIpHeader, ip);
+        return client;
+    }
+
+    private sealed class ClientIpFromHeader : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, nextMiddleware) =>
+            {
+                if (System.Net.IPAddress.TryParse(context.Request.Headers[ClientIpHeader], out var ip))
+                {
+                    context.Connection.RemoteIpAddress = ip;
+                }
+                return nextMiddleware(context);
+            });
+            next(app);
+        };
     }
 
     public async ValueTask DisposeAsync()

@@ -11,5 +11,6 @@ public sealed class ReadinessTests : ServiceReadinessTests<IdentityOptions>
     protected override Dictionary<string, string?> Settings(string? down, int closedPort) => new()
     {
         ["ConnectionStrings:identitydb"] = Infra.PostgresConnectionString(InfraEndpoints.UniqueName("identity"), down == "postgres" ? closedPort : null),
+        ["ConsoleAuth:SigningKey"] = IdentityHost.SigningKey,
     };
 }

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using ThinkWatch.Identity.Domain;
+using ThinkWatch.Security;
 using ThinkWatch.Identity.Keys;
 using ThinkWatch.Identity.Passwords;
 

@@ -1,8 +1,14 @@
+using System.Net;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
+using ThinkWatch.Identity.Auth;
 using ThinkWatch.Identity.Keys;
 using ThinkWatch.Identity.Passwords;
 using ThinkWatch.Identity.Setup;
+using ThinkWatch.Identity.Users;
 using ThinkWatch.Integrations;
+using ThinkWatch.Security;
 
 namespace ThinkWatch.Identity.Extensions;
 
@@ -16,10 +22,12 @@ public static class Extensions
         builder.Services.AddOptions<IdentityOptions>()
             .BindConfiguration(IdentityOptions.Section)
             .ValidateDataAnnotations()
+            .Validate(o => o.TrustedProxies.All(p => IPAddress.TryParse(p, out _)), "Identity:TrustedProxies must hold IP addresses.")
             .ValidateOnStart();
 
         builder.AddNpgsqlDataSource(DatabaseName, Schema);
         builder.AddPostgresMigrations(Schema, typeof(Extensions).Assembly);
+        builder.AddConsoleAuthentication();
         builder.Services.AddGrpc();
 
         builder.Services.AddSingleton(sp =>
@@ -29,9 +37,35 @@ public static class Extensions
         });
         builder.Services.AddSingleton<ApiKeyStore>();
         builder.Services.AddSingleton<KeyValidator>();
+        builder.Services.AddSingleton<UserStore>();
         builder.Services.AddSingleton<SetupStatus>();
         builder.Services.AddSingleton<SetupService>();
         builder.Services.AddSingleton<SetupGate>();
+        builder.Services.AddSingleton<LoginThrottle>();
+        builder.Services.AddSingleton<SessionService>();
+
+        // Access tokens of sessions that were signed out or revoked stop working here at once.
+        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).PostConfigure<SessionService>((jwt, sessions) =>
+            jwt.Events = new JwtBearerEvents
+            {
+                OnTokenValidated = async context =>
+                {
+                    if (context.Principal?.SessionIdOf() is not { } session || !await sessions.IsActiveAsync(session, context.HttpContext.RequestAborted))
+                    {
+                        context.Fail("The session has ended.");
+                    }
+                },
+            });
+        builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<IdentityOptions>>((forwarded, identity) =>
+        {
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor;
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var proxy in identity.Value.TrustedProxies)
+            {
+                forwarded.KnownProxies.Add(IPAddress.Parse(proxy));
+            }
+        });
         return builder;
     }
 }

@@ -1,6 +1,6 @@
 using ThinkWatch.Contracts.Common.V1;
 using ThinkWatch.Contracts.Identity.V1;
-using ThinkWatch.Identity.Domain;
+using ThinkWatch.Security;
 using Google.Protobuf.WellKnownTypes;
 
 namespace ThinkWatch.Identity.Keys;

@@ -1,6 +1,6 @@
 using Dapper;
 using Npgsql;
-using ThinkWatch.Identity.Domain;
+using ThinkWatch.Security;
 using ThinkWatch.Identity.Keys;
 using ThinkWatch.Identity.Passwords;
 

@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 
-namespace ThinkWatch.Identity.Domain;
+namespace ThinkWatch.Security;
 
 /// <summary>What a role may do. Other services check these names in tokens and principals.</summary>
 public static class Permissions
