@@ -41,7 +41,8 @@ public static class AppModel
             .WithHttpEndpoint(port: 3001, isExternal: true)
             .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
             .WithGrpcEndpoint(port: 13111)
-            .WithReference(identityDb).WaitFor(identityDb);
+            .WithReference(identityDb).WaitFor(identityDb)
+            .WithReference(rabbitmq).WaitFor(rabbitmq);
 
         var mcpGateway = builder.AddProject("mcpgateway", "services/McpGateway/McpGateway.csproj")
             .WithHttpEndpoint(port: 13130)

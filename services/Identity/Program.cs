@@ -16,6 +16,7 @@ app.UseMiddleware<SetupGate>();
 
 app.MapSetupApi();
 app.MapAuthApi();
+app.MapKeysApi();
 app.MapGrpcService<KeyGrpcService>();
 
 app.Run();

@@ -1,4 +1,5 @@
 using Dapper;
+using System.Net.Http.Json;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -27,6 +28,7 @@ public sealed class IdentityHost : IAsyncDisposable
                 ["Identity:PasswordHashMemoryKib"] = "8192",
                 ["Identity:PasswordHashIterations"] = "1",
                 ["ConsoleAuth:SigningKey"] = SigningKey,
+                ["ConnectionStrings:rabbitmq"] = infra.RabbitMqUri(),
             },
             services =>
             {
@@ -50,7 +52,7 @@ public sealed class IdentityHost : IAsyncDisposable
     public static async Task<IdentityHost> StartAsync()
     {
         var infra = await TestInfrastructure.EnsureStartedAsync();
-        var host = new IdentityHost(infra, InfraEndpoints.UniqueName("identity"));
+        var host = new IdentityHost(infra, InfraEndpoints.UniqueName("identity")) { RabbitMqUri = infra.RabbitMqUri() };
         var (status, body) = await host._host.WaitForReadyAsync(TimeSpan.FromSeconds(60));
         Assert.That(status, Is.EqualTo(200), body);
         return host;
@@ -67,6 +69,39 @@ public sealed class IdentityHost : IAsyncDisposable
     {
         await using var connection = new NpgsqlConnection(ConnectionString + ";Search Path=identity");
         await connection.ExecuteAsync(sql, parameters);
+    }
+
+    public string RabbitMqUri { get; private set; } = "";
+
+    /// <summary>Completes setup with a super admin and returns a client signed in as them.</summary>
+    public async Task<HttpClient> SetUpAsync(string email = "root@example.com", string password = "Root-password-1")
+    {
+        using var setup = await Http.PostAsJsonAsync("/api/setup", new { email, displayName = "Root", password });
+        Assert.That(setup.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.Created), await setup.Content.ReadAsStringAsync());
+        return await SignInAsync(email, password);
+    }
+
+    /// <summary>A user straight into the table (the users API has its own tests), signed in.</summary>
+    public async Task<(Guid Id, HttpClient Client)> CreateUserAsync(string role, string? email = null, string password = "User-password-1")
+    {
+        var id = Guid.CreateVersion7();
+        email ??= $"{role}-{id:N}@example.com";
+        var hash = new ThinkWatch.Identity.Passwords.PasswordHasher(8192, 1).Hash(password);
+        await ExecuteAsync("""
+            INSERT INTO users (id, email, display_name, role, password_hash, created_at, updated_at)
+            VALUES (@id, @email, @email, @role, @hash, now(), now())
+            """, new { id, email, role, hash });
+        return (id, await SignInAsync(email, password));
+    }
+
+    public async Task<HttpClient> SignInAsync(string email, string password, string ip = "10.0.0.1")
+    {
+        var client = ClientFrom(ip);
+        using var login = await client.PostAsJsonAsync("/api/auth/login", new { email, password });
+        Assert.That(login.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.OK), await login.Content.ReadAsStringAsync());
+        var token = (await login.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("accessToken").GetString();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return client;
     }
 
     /// <summary>A client whose requests come from <paramref name="ip"/>.</summary>

@@ -5,12 +5,13 @@ namespace ThinkWatch.Identity.Tests;
 [TestFixture]
 public sealed class ReadinessTests : ServiceReadinessTests<IdentityOptions>
 {
-    protected override IReadOnlyList<string> ReadyChecks => ["postgres", "migrations"];
-    protected override IReadOnlyList<(string, string)> Dependencies => [("postgres", "postgres")];
+    protected override IReadOnlyList<string> ReadyChecks => ["postgres", "migrations", "masstransit-bus"];
+    protected override IReadOnlyList<(string, string)> Dependencies => [("postgres", "postgres"), ("rabbitmq", "masstransit-bus")];
 
     protected override Dictionary<string, string?> Settings(string? down, int closedPort) => new()
     {
         ["ConnectionStrings:identitydb"] = Infra.PostgresConnectionString(InfraEndpoints.UniqueName("identity"), down == "postgres" ? closedPort : null),
         ["ConsoleAuth:SigningKey"] = IdentityHost.SigningKey,
+        ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
     };
 }

@@ -33,6 +33,7 @@ public sealed class SigningKeyTests
         {
             ["ConnectionStrings:identitydb"] = "Host=127.0.0.1;Port=1;Username=x;Password=x;Database=x",
             ["ConsoleAuth:SigningKey"] = "too-short",
+            ["ConnectionStrings:rabbitmq"] = "amqp://guest:guest@127.0.0.1:1/",
         };
         using var host = new ThinkWatch.Testing.ServiceHost<IdentityOptions>(settings);
 

@@ -2,6 +2,8 @@ using System.Net;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
+using ThinkWatch.Contracts.Events;
+using ThinkWatch.Identity.Admin;
 using ThinkWatch.Identity.Auth;
 using ThinkWatch.Identity.Keys;
 using ThinkWatch.Identity.Passwords;
@@ -16,6 +18,7 @@ public static class Extensions
 {
     public const string DatabaseName = "identitydb";
     public const string Schema = "identity";
+    public const string BusName = "rabbitmq";
 
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
@@ -28,6 +31,8 @@ public static class Extensions
         builder.AddNpgsqlDataSource(DatabaseName, Schema);
         builder.AddPostgresMigrations(Schema, typeof(Extensions).Assembly);
         builder.AddConsoleAuthentication();
+        builder.AddRabbitMqBus(BusName);
+        builder.AddPostgresOutbox(typeof(KeyChanged), typeof(KeyRevoked), typeof(AdminActionRecorded));
         builder.Services.AddGrpc();
 
         builder.Services.AddSingleton(sp =>
@@ -43,6 +48,8 @@ public static class Extensions
         builder.Services.AddSingleton<SetupGate>();
         builder.Services.AddSingleton<LoginThrottle>();
         builder.Services.AddSingleton<SessionService>();
+        builder.Services.AddSingleton<AuditTrail>();
+        builder.Services.AddSingleton<KeyManagement>();
 
         // Access tokens of sessions that were signed out or revoked stop working here at once.
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).PostConfigure<SessionService>((jwt, sessions) =>
