@@ -2,6 +2,7 @@ using ThinkWatch.Identity.Auth;
 using ThinkWatch.Identity.Extensions;
 using ThinkWatch.Identity.Keys;
 using ThinkWatch.Identity.Setup;
+using ThinkWatch.Identity.Users;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -13,10 +14,13 @@ var app = builder.Build();
 app.UseForwardedHeaders();
 app.MapDefaultEndpoints();
 app.UseMiddleware<SetupGate>();
+app.UseAuthentication();
+app.UseAuthorization();
 
 app.MapSetupApi();
 app.MapAuthApi();
 app.MapKeysApi();
+app.MapUsersApi();
 app.MapGrpcService<KeyGrpcService>();
 
 app.Run();

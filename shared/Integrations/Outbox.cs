@@ -44,7 +44,8 @@ public sealed class EventOutbox(IReadOnlyCollection<Type> messageTypes)
         _types.TryGetValue(type, out messageType) ? JsonSerializer.Deserialize(body, messageType, Json) : null;
 }
 
-internal sealed partial class OutboxPublisher(EventOutbox outbox, NpgsqlDataSource dataSource, IServiceScopeFactory scopes, ILogger<OutboxPublisher> logger) : BackgroundService
+internal sealed partial class OutboxPublisher(
+    EventOutbox outbox, NpgsqlDataSource dataSource, IServiceScopeFactory scopes, IEnumerable<StartupStep> startup, ILogger<OutboxPublisher> logger) : BackgroundService
 {
     private static readonly TimeSpan Sweep = TimeSpan.FromSeconds(1);
 
@@ -52,6 +53,11 @@ internal sealed partial class OutboxPublisher(EventOutbox outbox, NpgsqlDataSour
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // The outbox table comes with the migrations.
+        while (!startup.All(s => s.Completed))
+        {
+            await Task.Delay(100, stoppingToken);
+        }
         while (!stoppingToken.IsCancellationRequested)
         {
             try

@@ -76,6 +76,7 @@ public static class StartupStepExtensions
         where TStep : StartupStep
     {
         builder.Services.AddSingleton(create);
+        builder.Services.AddSingleton<StartupStep>(sp => sp.GetRequiredService<TStep>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TStep>());
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             checkName, sp => sp.GetRequiredService<TStep>(), HealthStatus.Unhealthy, ["ready"]));

@@ -48,7 +48,7 @@ public sealed class SetupTests
         Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         Assert.That(second.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
         Assert.That(after.GetProperty("required").GetBoolean(), Is.False);
-        Assert.That(ungated.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "past the gate once set up");
+        Assert.That(ungated.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "past the gate once set up: now it wants a session");
         Assert.That(await _host.QueryAsync<string>("SELECT role FROM users"), Is.EqualTo("super_admin"));
     }
 

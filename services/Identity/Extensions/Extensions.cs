@@ -50,6 +50,8 @@ public static class Extensions
         builder.Services.AddSingleton<SessionService>();
         builder.Services.AddSingleton<AuditTrail>();
         builder.Services.AddSingleton<KeyManagement>();
+        builder.Services.AddSingleton<UserManagement>();
+        builder.Services.AddSingleton<TeamManagement>();
 
         // Access tokens of sessions that were signed out or revoked stop working here at once.
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).PostConfigure<SessionService>((jwt, sessions) =>
