@@ -11,50 +11,25 @@ using ThinkWatch.Identity.Keys;
 namespace ThinkWatch.Identity.Tests;
 
 [TestFixture]
-public sealed class KeysApiTests
+public sealed class KeysApiTests : SignedInFixture
 {
-    private IdentityHost _host = null!;
-    private HttpClient _root = null!;
-
-    [SetUp]
-    public async Task Start()
-    {
-        _host = await IdentityHost.StartAsync();
-        _root = await _host.SetUpAsync();
-    }
-
-    [TearDown]
-    public async Task Stop()
-    {
-        _root.Dispose();
-        await _host.DisposeAsync();
-    }
-
-    private static async Task<(HttpStatusCode Status, JsonElement Body)> Send(HttpClient client, HttpMethod method, string path, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
-        using var response = await client.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return (response.StatusCode, text.Length > 0 ? JsonDocument.Parse(text).RootElement.Clone() : default);
-    }
-
     private static async Task<(Guid Id, string Secret)> CreateKey(HttpClient client, object? extra = null)
     {
-        var (status, body) = await Send(client, HttpMethod.Post, "/api/keys", extra ?? new { name = "laptop", surfaces = new[] { "ai_gateway" } });
+        var (status, body) = await Send(client, "POST", "/api/keys", extra ?? new { name = "laptop", surfaces = new[] { "ai_gateway" } });
         Assert.That(status, Is.EqualTo(HttpStatusCode.Created), body.ToString());
         return (body.GetProperty("key").GetProperty("id").GetGuid(), body.GetProperty("secret").GetString()!);
     }
 
     private async Task<ValidateKeyResponse> Validate(string secret) =>
-        await _host.Keys.ValidateAsync(new ValidateKeyRequest { KeyHash = ByteString.CopyFrom(KeyMaterial.Hash(secret)), Surface = Surface.AiGateway });
+        await Host.Keys.ValidateAsync(new ValidateKeyRequest { KeyHash = ByteString.CopyFrom(KeyMaterial.Hash(secret)), Surface = Surface.AiGateway });
 
     [Test]
     public async Task A_created_key_is_shown_once_then_listed_by_hint_only()
     {
-        var (id, secret) = await CreateKey(_root);
-        using var list = await _root.GetAsync("/api/keys");
+        var (id, secret) = await CreateKey(Root);
+        using var list = await Root.GetAsync("/api/keys");
         var listText = await list.Content.ReadAsStringAsync();
-        var (getStatus, one) = await Send(_root, HttpMethod.Get, $"/api/keys/{id}");
+        var (getStatus, one) = await Send(Root, "GET", $"/api/keys/{id}");
 
         Assert.That(secret, Does.Match("^tw-[0-9A-Za-z]{44}$"));
         Assert.That(listText, Does.Not.Contain(secret[3..]), "the list never carries the key");
@@ -68,11 +43,11 @@ public sealed class KeysApiTests
     [Test]
     public async Task A_revocation_reaches_a_subscribing_gateway_within_a_second()
     {
-        await using var probe = await BusProbe<KeyRevoked>.StartAsync(_host.RabbitMqUri);
-        var (id, secret) = await CreateKey(_root);
+        await using var probe = await BusProbe<KeyRevoked>.StartAsync(Host.RabbitMqUri);
+        var (id, secret) = await CreateKey(Root);
 
         var started = Stopwatch.GetTimestamp();
-        var (status, body) = await Send(_root, HttpMethod.Post, $"/api/keys/{id}/revoke");
+        var (status, body) = await Send(Root, "POST", $"/api/keys/{id}/revoke");
         var (message, at) = await probe.WaitAsync(m => m.KeyId == id.ToString(), TimeSpan.FromSeconds(5));
         var latency = Stopwatch.GetElapsedTime(started, at);
 
@@ -81,20 +56,20 @@ public sealed class KeysApiTests
         Assert.That(latency, Is.LessThan(TimeSpan.FromSeconds(1)), $"revocation event after {latency.TotalMilliseconds:0} ms");
         Assert.That(message.KeyHashHex, Is.EqualTo(Convert.ToHexStringLower(KeyMaterial.Hash(secret))));
         Assert.That((await Validate(secret)).Rejection.Reason, Is.EqualTo(RejectionReason.Revoked));
-        Assert.That(await _host.QueryAsync<long>("SELECT count(*) FROM outbox"), Is.Zero, "the outbox drained");
+        Assert.That(await Host.QueryAsync<long>("SELECT count(*) FROM outbox"), Is.Zero, "the outbox drained");
     }
 
     [Test]
     public async Task Rotation_keeps_the_old_key_working_for_the_grace_period_only()
     {
-        var (id, oldSecret) = await CreateKey(_root);
+        var (id, oldSecret) = await CreateKey(Root);
 
-        var (status, rotated) = await Send(_root, HttpMethod.Post, $"/api/keys/{id}/rotate", new { graceHours = 1 });
+        var (status, rotated) = await Send(Root, "POST", $"/api/keys/{id}/rotate", new { graceHours = 1 });
         var newSecret = rotated.GetProperty("secret").GetString()!;
         var duringGraceOld = await Validate(oldSecret);
         var duringGraceNew = await Validate(newSecret);
-        var rotateAgain = await Send(_root, HttpMethod.Post, $"/api/keys/{id}/rotate");
-        _host.Time.Advance(TimeSpan.FromMinutes(61));
+        var rotateAgain = await Send(Root, "POST", $"/api/keys/{id}/rotate");
+        Host.Time.Advance(TimeSpan.FromMinutes(61));
         var afterGraceOld = await Validate(oldSecret);
         var afterGraceNew = await Validate(newSecret);
 
@@ -110,31 +85,31 @@ public sealed class KeysApiTests
     [Test]
     public async Task Every_change_leaves_an_audit_event_with_actor_and_origin()
     {
-        await using var probe = await BusProbe<AdminActionRecorded>.StartAsync(_host.RabbitMqUri);
+        await using var probe = await BusProbe<AdminActionRecorded>.StartAsync(Host.RabbitMqUri);
 
-        var (id, _) = await CreateKey(_root);
+        var (id, _) = await CreateKey(Root);
         var (recorded, _) = await probe.WaitAsync(a => a.Action == "key.create", TimeSpan.FromSeconds(5));
 
         Assert.That(recorded.TargetId, Is.EqualTo(id.ToString()));
         Assert.That(recorded.ClientIp, Is.EqualTo("10.0.0.1"));
-        Assert.That(recorded.ActorUserId, Is.EqualTo(await _host.QueryAsync<Guid>("SELECT id FROM users WHERE role = 'super_admin'") + ""));
+        Assert.That(recorded.ActorUserId, Is.EqualTo(await Host.QueryAsync<Guid>("SELECT id FROM users WHERE role = 'super_admin'") + ""));
         Assert.That(recorded.DetailsJson, Does.Not.Contain("tw-"), "no secret in the audit trail");
     }
 
     [Test]
     public async Task Developers_see_and_change_only_their_own_keys()
     {
-        var (_, alice) = await _host.CreateUserAsync("developer");
-        var (bobId, bob) = await _host.CreateUserAsync("developer");
+        var (_, alice) = await Host.CreateUserAsync("developer");
+        var (bobId, bob) = await Host.CreateUserAsync("developer");
         var (aliceKey, _) = await CreateKey(alice);
         await CreateKey(bob);
 
-        var aliceList = await Send(alice, HttpMethod.Get, "/api/keys");
-        var bobReads = await Send(bob, HttpMethod.Get, $"/api/keys/{aliceKey}");
-        var bobRevokes = await Send(bob, HttpMethod.Post, $"/api/keys/{aliceKey}/revoke");
-        var bobCreatesForAlice = await Send(bob, HttpMethod.Post, "/api/keys", new { name = "x", surfaces = new[] { "ai_gateway" }, ownerUserId = aliceKey });
-        var aliceCreatesForBob = await Send(alice, HttpMethod.Post, "/api/keys", new { name = "x", surfaces = new[] { "ai_gateway" }, ownerUserId = bobId });
-        var adminList = await Send(_root, HttpMethod.Get, "/api/keys");
+        var aliceList = await Send(alice, "GET", "/api/keys");
+        var bobReads = await Send(bob, "GET", $"/api/keys/{aliceKey}");
+        var bobRevokes = await Send(bob, "POST", $"/api/keys/{aliceKey}/revoke");
+        var bobCreatesForAlice = await Send(bob, "POST", "/api/keys", new { name = "x", surfaces = new[] { "ai_gateway" }, ownerUserId = aliceKey });
+        var aliceCreatesForBob = await Send(alice, "POST", "/api/keys", new { name = "x", surfaces = new[] { "ai_gateway" }, ownerUserId = bobId });
+        var adminList = await Send(Root, "GET", "/api/keys");
 
         Assert.That(aliceList.Body.GetProperty("total").GetInt64(), Is.EqualTo(1));
         Assert.That(bobReads.Status, Is.EqualTo(HttpStatusCode.NotFound), "others' keys do not exist for a developer");
@@ -147,20 +122,20 @@ public sealed class KeysApiTests
     [Test]
     public async Task Team_managers_manage_the_keys_of_their_teams_members_only()
     {
-        var (managerId, manager) = await _host.CreateUserAsync("team_manager");
-        var (memberId, member) = await _host.CreateUserAsync("developer");
-        var (outsiderId, outsider) = await _host.CreateUserAsync("developer");
+        var (managerId, manager) = await Host.CreateUserAsync("team_manager");
+        var (memberId, member) = await Host.CreateUserAsync("developer");
+        var (outsiderId, outsider) = await Host.CreateUserAsync("developer");
         var team = Guid.CreateVersion7();
-        await _host.ExecuteAsync("INSERT INTO teams (id, name, created_at) VALUES (@team, 'platform', now())", new { team });
-        await _host.ExecuteAsync("INSERT INTO team_members VALUES (@team, @managerId, true), (@team, @memberId, false)", new { team, managerId, memberId });
+        await Host.ExecuteAsync("INSERT INTO teams (id, name, created_at) VALUES (@team, 'platform', now())", new { team });
+        await Host.ExecuteAsync("INSERT INTO team_members VALUES (@team, @managerId, true), (@team, @memberId, false)", new { team, managerId, memberId });
         var (memberKey, _) = await CreateKey(member);
         var (outsiderKey, _) = await CreateKey(outsider);
 
-        var list = await Send(manager, HttpMethod.Get, "/api/keys");
-        var revokeMember = await Send(manager, HttpMethod.Post, $"/api/keys/{memberKey}/revoke");
-        var revokeOutsider = await Send(manager, HttpMethod.Post, $"/api/keys/{outsiderKey}/revoke");
-        var createForMember = await Send(manager, HttpMethod.Post, "/api/keys", new { name = "ci", surfaces = new[] { "ai_gateway" }, ownerUserId = memberId, teamId = team });
-        var createForOutsider = await Send(manager, HttpMethod.Post, "/api/keys", new { name = "ci", surfaces = new[] { "ai_gateway" }, ownerUserId = outsiderId });
+        var list = await Send(manager, "GET", "/api/keys");
+        var revokeMember = await Send(manager, "POST", $"/api/keys/{memberKey}/revoke");
+        var revokeOutsider = await Send(manager, "POST", $"/api/keys/{outsiderKey}/revoke");
+        var createForMember = await Send(manager, "POST", "/api/keys", new { name = "ci", surfaces = new[] { "ai_gateway" }, ownerUserId = memberId, teamId = team });
+        var createForOutsider = await Send(manager, "POST", "/api/keys", new { name = "ci", surfaces = new[] { "ai_gateway" }, ownerUserId = outsiderId });
 
         Assert.That(list.Body.GetProperty("total").GetInt64(), Is.EqualTo(1));
         Assert.That(revokeMember.Status, Is.EqualTo(HttpStatusCode.OK));
@@ -172,11 +147,11 @@ public sealed class KeysApiTests
     [Test]
     public async Task Viewers_cannot_create_keys_and_cannot_get_mcp_access()
     {
-        var (_, viewer) = await _host.CreateUserAsync("viewer");
-        var (viewerId, _) = await _host.CreateUserAsync("viewer");
+        var (_, viewer) = await Host.CreateUserAsync("viewer");
+        var (viewerId, _) = await Host.CreateUserAsync("viewer");
 
-        var create = await Send(viewer, HttpMethod.Post, "/api/keys", new { name = "x", surfaces = new[] { "ai_gateway" } });
-        var forViewer = await Send(_root, HttpMethod.Post, "/api/keys", new { name = "x", surfaces = new[] { "mcp_gateway" }, ownerUserId = viewerId });
+        var create = await Send(viewer, "POST", "/api/keys", new { name = "x", surfaces = new[] { "ai_gateway" } });
+        var forViewer = await Send(Root, "POST", "/api/keys", new { name = "x", surfaces = new[] { "mcp_gateway" }, ownerUserId = viewerId });
 
         Assert.That(create.Status, Is.EqualTo(HttpStatusCode.Forbidden));
         Assert.That(forViewer.Status, Is.EqualTo(HttpStatusCode.BadRequest));
@@ -186,7 +161,7 @@ public sealed class KeysApiTests
     [Test]
     public async Task Bad_key_requests_name_each_field_and_write_nothing()
     {
-        var (status, body) = await Send(_root, HttpMethod.Post, "/api/keys", new
+        var (status, body) = await Send(Root, "POST", "/api/keys", new
         {
             name = "", surfaces = new[] { "everything" }, allowedModels = new[] { "gpt'; DROP TABLE api_keys;--" },
             expiresAt = DateTimeOffset.UnixEpoch, inactivityTimeoutDays = 0,
@@ -195,6 +170,6 @@ public sealed class KeysApiTests
         Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(body.GetProperty("errors").EnumerateObject().Select(p => p.Name),
             Is.EquivalentTo(new[] { "name", "surfaces", "allowedModels", "expiresAt", "inactivityTimeoutDays" }));
-        Assert.That(await _host.QueryAsync<long>("SELECT count(*) FROM api_keys"), Is.Zero);
+        Assert.That(await Host.QueryAsync<long>("SELECT count(*) FROM api_keys"), Is.Zero);
     }
 }
