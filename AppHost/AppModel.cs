@@ -22,6 +22,8 @@ public static class AppModel
         var clickhouse = builder.AddClickHouse("clickhouse", port: 18123, database: "thinkwatch");
         // Identity signs console access tokens with it; every service validates them locally.
         var consoleSigningKey = builder.AddParameter("console-signing-key");
+        // Encrypts provider credentials in Identity's vault (AES-256-GCM); losing it loses them.
+        var vaultKey = builder.AddParameter("vault-key");
 
         var auditIngest = builder.AddProject("auditingest", "services/AuditIngest/AuditIngest.csproj")
             .WithHttpEndpoint(port: 13140)
@@ -41,6 +43,7 @@ public static class AppModel
             .WithHttpEndpoint(port: 3001, isExternal: true)
             .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
             .WithGrpcEndpoint(port: 13111)
+            .WithEnvironment("Vault__Keys__1", vaultKey)
             .WithReference(identityDb).WaitFor(identityDb)
             .WithReference(rabbitmq).WaitFor(rabbitmq);
 

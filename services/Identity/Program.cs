@@ -1,6 +1,7 @@
 using ThinkWatch.Identity.Auth;
 using ThinkWatch.Identity.Extensions;
 using ThinkWatch.Identity.Keys;
+using ThinkWatch.Identity.Providers;
 using ThinkWatch.Identity.Setup;
 using ThinkWatch.Identity.Users;
 
@@ -21,6 +22,8 @@ app.MapSetupApi();
 app.MapAuthApi();
 app.MapKeysApi();
 app.MapUsersApi();
+app.MapProvidersApi();
 app.MapGrpcService<KeyGrpcService>();
+app.MapGrpcService<ProviderVaultGrpcService>();
 
 app.Run();

@@ -44,6 +44,8 @@ public sealed class AccessMatrixTests
         ("POST", "/api/teams", () => new { name = "team-" + Guid.NewGuid().ToString("N")[..8] }, [201, 201, 403, 403, 403]),
         ("GET", "/api/keys", null, [200, 200, 200, 200, 403]),
         ("POST", "/api/keys", () => new { name = "k", surfaces = new[] { "ai_gateway" } }, [201, 201, 201, 201, 403]),
+        ("GET", "/api/providers", null, [200, 200, 403, 403, 403]),
+        ("POST", "/api/providers", () => new { name = "p-" + Guid.NewGuid().ToString("N")[..8], kind = "openai", credentials = new { apiKey = "sk-matrix-0123456789" } }, [201, 201, 403, 403, 403]),
         ("PATCH", "/api/users/{root}", () => new { displayName = "Root" }, [200, 403, 403, 403, 403]),
     ];
 

@@ -29,6 +29,7 @@ public sealed class IdentityHost : IAsyncDisposable
                 ["Identity:PasswordHashIterations"] = "1",
                 ["ConsoleAuth:SigningKey"] = SigningKey,
                 ["ConnectionStrings:rabbitmq"] = infra.RabbitMqUri(),
+                ["Vault:Keys:1"] = VaultKey,
             },
             services =>
             {
@@ -39,6 +40,7 @@ public sealed class IdentityHost : IAsyncDisposable
     }
 
     public const string SigningKey = "Kq3v9Zt1XbR8mN2pLw7YcH5sJd0FgTa4Ue6Vi1Oo";
+    public const string VaultKey = "p7Hq2Lx9Wc4Rz8Nb1Vy6Tk3Jm5Gd0Sf2Aa9Ee4Uu";
     /// <summary>The header tests use to say which IP a request comes from (TestServer has none).</summary>
     public const string ClientIpHeader = "X-Test-Client-IP";
 
@@ -46,8 +48,9 @@ public sealed class IdentityHost : IAsyncDisposable
     public HttpClient Http { get; }
     public string ConnectionString { get; }
 
-    public KeyService.KeyServiceClient Keys =>
-        new((_channel ??= GrpcChannel.ForAddress(_host.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = _host.Server.CreateHandler() })));
+    public GrpcChannel Channel => _channel ??= GrpcChannel.ForAddress(_host.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = _host.Server.CreateHandler() });
+
+    public KeyService.KeyServiceClient Keys => new(Channel);
 
     public static async Task<IdentityHost> StartAsync()
     {

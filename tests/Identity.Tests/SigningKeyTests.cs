@@ -26,19 +26,23 @@ public sealed class SigningKeyTests
         }
     }
 
-    [Test]
-    public void The_service_refuses_to_start_with_a_weak_signing_key()
+    [TestCase("ConsoleAuth:SigningKey", "too-short", "ConsoleAuth:SigningKey must be at least 32 characters")]
+    [TestCase("Vault:Keys:1", null, "Vault:Keys:1 is not set")]
+    [TestCase("Vault:Keys:1", "changeme-changeme-changeme-changeme!", "Vault:Keys:1 looks like a placeholder")]
+    public void The_service_refuses_to_start_without_strong_secrets(string setting, string? value, string message)
     {
         var settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:identitydb"] = "Host=127.0.0.1;Port=1;Username=x;Password=x;Database=x",
-            ["ConsoleAuth:SigningKey"] = "too-short",
             ["ConnectionStrings:rabbitmq"] = "amqp://guest:guest@127.0.0.1:1/",
+            ["ConsoleAuth:SigningKey"] = IdentityHost.SigningKey,
+            ["Vault:Keys:1"] = IdentityHost.VaultKey,
         };
+        settings[setting] = value;
         using var host = new ThinkWatch.Testing.ServiceHost<IdentityOptions>(settings);
 
         var ex = Assert.Catch(() => host.CreateClient());
 
-        Assert.That(ex!.ToString(), Does.Contain("ConsoleAuth:SigningKey must be at least 32 characters"));
+        Assert.That(ex!.ToString(), Does.Contain(message));
     }
 }

@@ -7,6 +7,7 @@ using ThinkWatch.Identity.Admin;
 using ThinkWatch.Identity.Auth;
 using ThinkWatch.Identity.Keys;
 using ThinkWatch.Identity.Passwords;
+using ThinkWatch.Identity.Providers;
 using ThinkWatch.Identity.Setup;
 using ThinkWatch.Identity.Users;
 using ThinkWatch.Integrations;
@@ -32,7 +33,11 @@ public static class Extensions
         builder.AddPostgresMigrations(Schema, typeof(Extensions).Assembly);
         builder.AddConsoleAuthentication();
         builder.AddRabbitMqBus(BusName);
-        builder.AddPostgresOutbox(typeof(KeyChanged), typeof(KeyRevoked), typeof(AdminActionRecorded));
+        builder.AddPostgresOutbox(typeof(KeyChanged), typeof(KeyRevoked), typeof(AdminActionRecorded), typeof(ConfigChanged));
+        builder.Services.AddOptions<VaultOptions>().BindConfiguration(VaultOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<VaultOptions>, VaultOptionsValidator>();
+        builder.Services.AddSingleton<SecretBox>();
+        builder.Services.AddSingleton<ProviderManagement>();
         builder.Services.AddGrpc();
 
         builder.Services.AddSingleton(sp =>
