@@ -24,16 +24,20 @@ public static class AppModel
         var consoleSigningKey = builder.AddParameter("console-signing-key");
         // Encrypts provider credentials in Identity's vault (AES-256-GCM); losing it loses them.
         var vaultKey = builder.AddParameter("vault-key");
+        // Carried by service-to-service gRPC calls (key validation, provider credentials, quota).
+        var internalToken = builder.AddParameter("internal-token");
 
         var auditIngest = builder.AddProject("auditingest", "services/AuditIngest/AuditIngest.csproj")
             .WithHttpEndpoint(port: 13140)
             .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
+            .WithEnvironment("InternalAuth__Token", internalToken)
             .WithReference(rabbitmq).WaitFor(rabbitmq)
             .WithReference(clickhouse).WaitFor(clickhouse);
 
         var quota = builder.AddProject("quota", "services/Quota/Quota.csproj")
             .WithHttpEndpoint(port: 13120)
             .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
+            .WithEnvironment("InternalAuth__Token", internalToken)
             .WithGrpcEndpoint(port: 13121)
             .WithReference(quotaDb).WaitFor(quotaDb)
             .WithReference(redis).WaitFor(redis);
@@ -42,6 +46,7 @@ public static class AppModel
         var identity = builder.AddProject("identity", "services/Identity/Identity.csproj")
             .WithHttpEndpoint(port: 3001, isExternal: true)
             .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
+            .WithEnvironment("InternalAuth__Token", internalToken)
             .WithGrpcEndpoint(port: 13111)
             .WithEnvironment("Vault__Keys__1", vaultKey)
             .WithReference(identityDb).WaitFor(identityDb)
@@ -50,6 +55,7 @@ public static class AppModel
         var mcpGateway = builder.AddProject("mcpgateway", "services/McpGateway/McpGateway.csproj")
             .WithHttpEndpoint(port: 13130)
             .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
+            .WithEnvironment("InternalAuth__Token", internalToken)
             .WithReference(mcpDb).WaitFor(mcpDb)
             .WithReference(identity).WaitFor(identity)
             .WithReference(quota).WaitFor(quota);
@@ -58,6 +64,7 @@ public static class AppModel
         var aiGateway = builder.AddProject("aigateway", "services/AiGateway/AiGateway.csproj")
             .WithHttpEndpoint(port: 3000, isExternal: true)
             .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
+            .WithEnvironment("InternalAuth__Token", internalToken)
             .WithReference(gatewayDb).WaitFor(gatewayDb)
             .WithReference(identity).WaitFor(identity)
             .WithReference(quota).WaitFor(quota)

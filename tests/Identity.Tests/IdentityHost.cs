@@ -30,6 +30,7 @@ public sealed class IdentityHost : IAsyncDisposable
                 ["ConsoleAuth:SigningKey"] = SigningKey,
                 ["ConnectionStrings:rabbitmq"] = infra.RabbitMqUri(),
                 ["Vault:Keys:1"] = VaultKey,
+                ["InternalAuth:Token"] = InternalToken,
             },
             services =>
             {
@@ -41,6 +42,7 @@ public sealed class IdentityHost : IAsyncDisposable
 
     public const string SigningKey = "Kq3v9Zt1XbR8mN2pLw7YcH5sJd0FgTa4Ue6Vi1Oo";
     public const string VaultKey = "p7Hq2Lx9Wc4Rz8Nb1Vy6Tk3Jm5Gd0Sf2Aa9Ee4Uu";
+    public const string InternalToken = "Xw3Nc8Rt1Lp5Vb9Qm2Hk6Jd4Fs7Ga0Zy3Ue8Io1";
     /// <summary>The header tests use to say which IP a request comes from (TestServer has none).</summary>
     public const string ClientIpHeader = "X-Test-Client-IP";
 
@@ -48,7 +50,26 @@ public sealed class IdentityHost : IAsyncDisposable
     public HttpClient Http { get; }
     public string ConnectionString { get; }
 
-    public GrpcChannel Channel => _channel ??= GrpcChannel.ForAddress(_host.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = _host.Server.CreateHandler() });
+    /// <summary>A channel as a gateway has it: carrying the internal token.</summary>
+    public GrpcChannel Channel => _channel ??= Open(InternalToken);
+
+    /// <summary>A channel carrying <paramref name="token"/> (or none).</summary>
+    public GrpcChannel Open(string? token) => GrpcChannel.ForAddress(_host.Server.BaseAddress, new GrpcChannelOptions
+    {
+        HttpHandler = new TokenHandler(token) { InnerHandler = _host.Server.CreateHandler() },
+    });
+
+    private sealed class TokenHandler(string? token) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (token is not null)
+            {
+                request.Headers.Add(ThinkWatch.Security.InternalAuthOptions.Header, token);
+            }
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
 
     public KeyService.KeyServiceClient Keys => new(Channel);
 

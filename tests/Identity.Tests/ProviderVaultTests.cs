@@ -36,6 +36,21 @@ public sealed class ProviderVaultTests : SignedInFixture
         Assert.That(fromVault.Providers.Single().Kind, Is.EqualTo("openai"));
     }
 
+    [TestCase(null)]
+    [TestCase("Xw3Nc8Rt1Lp5Vb9Qm2Hk6Jd4Fs7Ga0Zy3Ue8Io2")]
+    public async Task Grpc_callers_without_the_internal_token_get_nothing(string? token)
+    {
+        await Send(Root, "POST", "/api/providers", new { name = "OpenAI prod", kind = "openai", credentials = new { apiKey = OpenAiKey } });
+        using var channel = Host.Open(token);
+
+        var vault = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await new ProviderVault.ProviderVaultClient(channel).ListProvidersAsync(new ListProvidersRequest()));
+        var keys = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await new KeyService.KeyServiceClient(channel).ValidateAsync(
+            new ValidateKeyRequest { KeyHash = Google.Protobuf.ByteString.CopyFrom(new byte[32]), Surface = ThinkWatch.Contracts.Common.V1.Surface.AiGateway }));
+
+        Assert.That(vault!.StatusCode, Is.EqualTo(Grpc.Core.StatusCode.Unauthenticated));
+        Assert.That(keys!.StatusCode, Is.EqualTo(Grpc.Core.StatusCode.Unauthenticated));
+    }
+
     [Test]
     public async Task Bedrock_needs_a_region_and_both_keys_and_round_trips_them()
     {

@@ -13,6 +13,7 @@ public sealed class ReadinessTests : ServiceReadinessTests<IdentityOptions>
         ["ConnectionStrings:identitydb"] = Infra.PostgresConnectionString(InfraEndpoints.UniqueName("identity"), down == "postgres" ? closedPort : null),
         ["ConsoleAuth:SigningKey"] = IdentityHost.SigningKey,
         ["Vault:Keys:1"] = IdentityHost.VaultKey,
+        ["InternalAuth:Token"] = IdentityHost.InternalToken,
         ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
     };
 }

@@ -28,6 +28,7 @@ public sealed class SigningKeyTests
 
     [TestCase("ConsoleAuth:SigningKey", "too-short", "ConsoleAuth:SigningKey must be at least 32 characters")]
     [TestCase("Vault:Keys:1", null, "Vault:Keys:1 is not set")]
+    [TestCase("InternalAuth:Token", "", "InternalAuth:Token is not set")]
     [TestCase("Vault:Keys:1", "changeme-changeme-changeme-changeme!", "Vault:Keys:1 looks like a placeholder")]
     public void The_service_refuses_to_start_without_strong_secrets(string setting, string? value, string message)
     {
@@ -37,6 +38,7 @@ public sealed class SigningKeyTests
             ["ConnectionStrings:rabbitmq"] = "amqp://guest:guest@127.0.0.1:1/",
             ["ConsoleAuth:SigningKey"] = IdentityHost.SigningKey,
             ["Vault:Keys:1"] = IdentityHost.VaultKey,
+            ["InternalAuth:Token"] = IdentityHost.InternalToken,
         };
         settings[setting] = value;
         using var host = new ThinkWatch.Testing.ServiceHost<IdentityOptions>(settings);

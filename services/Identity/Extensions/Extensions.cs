@@ -38,7 +38,7 @@ public static class Extensions
         builder.Services.AddSingleton<IValidateOptions<VaultOptions>, VaultOptionsValidator>();
         builder.Services.AddSingleton<SecretBox>();
         builder.Services.AddSingleton<ProviderManagement>();
-        builder.Services.AddGrpc();
+        builder.AddInternalGrpc();
 
         builder.Services.AddSingleton(sp =>
         {

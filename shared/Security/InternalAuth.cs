@@ -1,0 +1,58 @@
+using System.Security.Cryptography;
+using System.Text;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace ThinkWatch.Security;
+
+/// <summary>
+/// A shared secret that service-to-service gRPC calls carry, so that reaching an internal port
+/// is not enough to validate keys or read provider credentials. The AppHost generates it.
+/// </summary>
+public sealed class InternalAuthOptions
+{
+    public const string Section = "InternalAuth";
+    public const string Header = "x-thinkwatch-internal";
+
+    public string Token { get; set; } = "";
+}
+
+internal sealed class InternalAuthOptionsValidator : IValidateOptions<InternalAuthOptions>
+{
+    public ValidateOptionsResult Validate(string? name, InternalAuthOptions options) =>
+        SecretStrength.Problem(options.Token, $"{InternalAuthOptions.Section}:Token") is { } problem
+            ? ValidateOptionsResult.Fail(problem)
+            : ValidateOptionsResult.Success;
+}
+
+/// <summary>Refuses gRPC calls without the internal token (constant-time comparison).</summary>
+public sealed class InternalTokenInterceptor(IOptions<InternalAuthOptions> options) : Interceptor
+{
+    private readonly byte[] _expected = Encoding.UTF8.GetBytes(options.Value.Token);
+
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        var presented = context.RequestHeaders.GetValue(InternalAuthOptions.Header);
+        if (presented is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), _expected))
+        {
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "internal calls need the service token"));
+        }
+        return continuation(request, context);
+    }
+}
+
+public static class InternalAuthExtensions
+{
+    /// <summary>gRPC on this service, every call checked for the internal token; startup fails without a strong one.</summary>
+    public static IHostApplicationBuilder AddInternalGrpc(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<InternalAuthOptions>().BindConfiguration(InternalAuthOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<InternalAuthOptions>, InternalAuthOptionsValidator>();
+        builder.Services.AddSingleton<InternalTokenInterceptor>();
+        builder.Services.AddGrpc(o => o.Interceptors.Add<InternalTokenInterceptor>());
+        return builder;
+    }
+}
