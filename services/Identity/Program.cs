@@ -4,6 +4,7 @@ using ThinkWatch.Identity.Keys;
 using ThinkWatch.Identity.Providers;
 using ThinkWatch.Identity.Setup;
 using ThinkWatch.Identity.Users;
+using ThinkWatch.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -14,10 +15,12 @@ var app = builder.Build();
 
 app.UseForwardedHeaders();
 app.MapDefaultEndpoints();
+app.UseConsoleApi();
 app.UseMiddleware<SetupGate>();
 app.UseAuthentication();
 app.UseAuthorization();
 
+app.MapConsoleApiDocs();
 app.MapSetupApi();
 app.MapAuthApi();
 app.MapKeysApi();

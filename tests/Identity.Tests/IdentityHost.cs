@@ -31,6 +31,7 @@ public sealed class IdentityHost : IAsyncDisposable
                 ["ConnectionStrings:rabbitmq"] = infra.RabbitMqUri(),
                 ["Vault:Keys:1"] = VaultKey,
                 ["InternalAuth:Token"] = InternalToken,
+                ["Console:AllowedOrigins:0"] = "https://console.example.com",
             },
             services =>
             {

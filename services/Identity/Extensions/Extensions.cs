@@ -39,6 +39,7 @@ public static class Extensions
         builder.Services.AddSingleton<SecretBox>();
         builder.Services.AddSingleton<ProviderManagement>();
         builder.AddInternalGrpc();
+        builder.AddConsoleApi();
 
         builder.Services.AddSingleton(sp =>
         {

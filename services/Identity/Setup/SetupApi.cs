@@ -34,7 +34,8 @@ public sealed class SetupGate(SetupStatus status) : IMiddleware
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         var path = context.Request.Path;
-        if (path.StartsWithSegments("/api") && !path.StartsWithSegments("/api/setup") && !await status.IsCompleteAsync(context.RequestAborted))
+        if (path.StartsWithSegments("/api") && !path.StartsWithSegments("/api/setup") && !path.StartsWithSegments("/api/openapi")
+            && !path.StartsWithSegments(Security.ConsoleApiExtensions.ReferencePath) && !await status.IsCompleteAsync(context.RequestAborted))
         {
             await TypedResults.Problem(
                 "ThinkWatch is not set up yet: create the first administrator with POST /api/setup.",

@@ -1,0 +1,64 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Scalar.AspNetCore;
+
+namespace ThinkWatch.Security;
+
+/// <summary>
+/// What every console area (/api/…) shares: an OpenAPI document and reference page, security
+/// headers with a strict Content-Security-Policy, and CORS only for the configured origins
+/// (`Console:AllowedOrigins`, none by default: the console is served from the same origin).
+/// </summary>
+public static class ConsoleApiExtensions
+{
+    public const string OpenApiPath = "/api/openapi/{documentName}.json";
+    public const string ReferencePath = "/api/reference";
+    private const string CorsPolicy = "console";
+
+    public static IHostApplicationBuilder AddConsoleApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = $"ThinkWatch {builder.Environment.ApplicationName.Replace("ThinkWatch.", "", StringComparison.Ordinal)} API";
+            return Task.CompletedTask;
+        }));
+        var origins = builder.Configuration.GetSection("Console:AllowedOrigins").Get<string[]>() ?? [];
+        builder.Services.AddCors(o => o.AddPolicy(CorsPolicy, p => p.WithOrigins(origins)
+            .WithMethods("GET", "POST", "PUT", "PATCH", "DELETE").WithHeaders("Authorization", "Content-Type").SetPreflightMaxAge(TimeSpan.FromHours(1))));
+        return builder;
+    }
+
+    /// <summary>Headers and CORS for /api; call before the endpoints run.</summary>
+    public static IApplicationBuilder UseConsoleApi(this IApplicationBuilder app)
+    {
+        app.UseCors(CorsPolicy);
+        return app.Use(async (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/api"))
+            {
+                var headers = context.Response.Headers;
+                headers.XContentTypeOptions = "nosniff";
+                headers.XFrameOptions = "DENY";
+                headers["Referrer-Policy"] = "no-referrer";
+                headers.CacheControl = "no-store";
+                headers.ContentSecurityPolicy = context.Request.Path.StartsWithSegments(ReferencePath)
+                    // The reference page runs Scalar's bundled script and styles, served from here.
+                    ? "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+                    : "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+            }
+            await next(context);
+        });
+    }
+
+    /// <summary>The OpenAPI document at /api/openapi/v1.json and the reference page at /api/reference.</summary>
+    public static IEndpointRouteBuilder MapConsoleApiDocs(this IEndpointRouteBuilder app)
+    {
+        app.MapOpenApi(OpenApiPath);
+        app.MapScalarApiReference(ReferencePath, o => o.WithOpenApiRoutePattern(OpenApiPath).WithTitle("ThinkWatch API reference"));
+        return app;
+    }
+}

@@ -1,0 +1,56 @@
+using System.Net;
+using System.Text.Json;
+
+namespace ThinkWatch.Identity.Tests;
+
+[TestFixture]
+public sealed class ConsoleApiTests : SignedInFixture
+{
+    [Test]
+    public async Task The_openapi_document_describes_the_console_areas()
+    {
+        using var response = await Host.Http.GetAsync("/api/openapi/v1.json");
+        var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(document.GetProperty("info").GetProperty("title").GetString(), Does.Contain("Identity"));
+        Assert.That(paths, Is.SupersetOf(new[] { "/api/setup", "/api/auth/login", "/api/keys", "/api/keys/{id}/rotate", "/api/users", "/api/teams", "/api/providers" }));
+    }
+
+    [Test]
+    public async Task The_reference_page_is_served_with_its_own_policy()
+    {
+        using var response = await Host.Http.GetAsync("/api/reference");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/html"));
+        Assert.That(response.Headers.GetValues("Content-Security-Policy").Single(), Does.Contain("script-src 'self'").And.Contain("frame-ancestors 'none'"));
+    }
+
+    [Test]
+    public async Task Api_answers_carry_security_headers_and_a_deny_all_policy()
+    {
+        using var response = await Root.GetAsync("/api/me");
+
+        Assert.That(response.Headers.GetValues("X-Content-Type-Options").Single(), Is.EqualTo("nosniff"));
+        Assert.That(response.Headers.GetValues("X-Frame-Options").Single(), Is.EqualTo("DENY"));
+        Assert.That(response.Headers.GetValues("Content-Security-Policy").Single(), Does.StartWith("default-src 'none'"));
+        Assert.That(response.Headers.CacheControl?.NoStore, Is.True);
+    }
+
+    [TestCase("https://console.example.com", true)]
+    [TestCase("https://evil.example.com", false)]
+    public async Task Cross_origin_calls_are_allowed_only_from_configured_origins(string origin, bool allowed)
+    {
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "/api/keys");
+        preflight.Headers.Add("Origin", origin);
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "authorization,content-type");
+
+        using var response = await Host.Http.SendAsync(preflight);
+
+        Assert.That(response.Headers.TryGetValues("Access-Control-Allow-Origin", out var values) ? values.Single() : null,
+            allowed ? Is.EqualTo(origin) : Is.Null);
+    }
+}
