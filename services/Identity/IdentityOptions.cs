@@ -41,4 +41,12 @@ public sealed class IdentityOptions
 
     /// <summary>Reverse proxies whose X-Forwarded-For is believed (the client IP binds sessions and throttles sign-ins).</summary>
     public string[] TrustedProxies { get; set; } = [];
+
+    /// <summary>Keys expiring within this window get a KeyExpiring event, once.</summary>
+    [Range(typeof(TimeSpan), "01:00:00", "90.00:00:00")]
+    public TimeSpan KeyExpiryWarning { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How often purging and expiry warnings run.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
+    public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromHours(1);
 }

@@ -49,6 +49,7 @@ public sealed class IdentityHost : IAsyncDisposable
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
     public HttpClient Http { get; }
+    public IServiceProvider Services => _host.Services;
     public string ConnectionString { get; }
 
     /// <summary>A channel as a gateway has it: carrying the internal token.</summary>

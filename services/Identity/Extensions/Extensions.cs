@@ -6,6 +6,7 @@ using ThinkWatch.Contracts.Events;
 using ThinkWatch.Identity.Admin;
 using ThinkWatch.Identity.Auth;
 using ThinkWatch.Identity.Keys;
+using ThinkWatch.Identity.Maintenance;
 using ThinkWatch.Identity.Passwords;
 using ThinkWatch.Identity.Providers;
 using ThinkWatch.Identity.Setup;
@@ -33,7 +34,7 @@ public static class Extensions
         builder.AddPostgresMigrations(Schema, typeof(Extensions).Assembly);
         builder.AddConsoleAuthentication();
         builder.AddRabbitMqBus(BusName);
-        builder.AddPostgresOutbox(typeof(KeyChanged), typeof(KeyRevoked), typeof(AdminActionRecorded), typeof(ConfigChanged));
+        builder.AddPostgresOutbox(typeof(KeyChanged), typeof(KeyRevoked), typeof(AdminActionRecorded), typeof(ConfigChanged), typeof(KeyExpiring));
         builder.Services.AddOptions<VaultOptions>().BindConfiguration(VaultOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<VaultOptions>, VaultOptionsValidator>();
         builder.Services.AddSingleton<SecretBox>();
@@ -58,6 +59,8 @@ public static class Extensions
         builder.Services.AddSingleton<KeyManagement>();
         builder.Services.AddSingleton<UserManagement>();
         builder.Services.AddSingleton<TeamManagement>();
+        builder.Services.AddSingleton<IdentityMaintenance>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<IdentityMaintenance>());
 
         // Access tokens of sessions that were signed out or revoked stop working here at once.
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).PostConfigure<SessionService>((jwt, sessions) =>

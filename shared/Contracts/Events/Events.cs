@@ -70,6 +70,9 @@ public sealed record AccessDenied(
 /// <summary>A key was revoked: gateways drop it from their caches at once.</summary>
 public sealed record KeyRevoked(Guid EventId, DateTimeOffset OccurredAt, string KeyId, string KeyHashHex);
 
+/// <summary>A key expires soon: tell its owner (ExpiresAt is within the warning window).</summary>
+public sealed record KeyExpiring(Guid EventId, DateTimeOffset OccurredAt, string KeyId, string OwnerUserId, string KeyName, DateTimeOffset ExpiresAt);
+
 /// <summary>A key's grants, expiry or owner changed: gateways drop their cached copy.</summary>
 public sealed record KeyChanged(Guid EventId, DateTimeOffset OccurredAt, string KeyId, string KeyHashHex);
 

@@ -1,0 +1,79 @@
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using ThinkWatch.Contracts.Events;
+using ThinkWatch.Integrations;
+
+namespace ThinkWatch.Identity.Maintenance;
+
+/// <summary>
+/// Periodic housekeeping: warns owners of keys about to expire (once per key) and purges users
+/// soft-deleted longer ago than <see cref="IdentityOptions.PurgeDeletedAfter"/>, with their
+/// sessions, keys and memberships. Replicas may run it at once: each step is idempotent.
+/// </summary>
+public sealed partial class IdentityMaintenance(
+    NpgsqlDataSource dataSource, EventOutbox outbox, IOptions<IdentityOptions> options, TimeProvider time,
+    IEnumerable<StartupStep> startup, ILogger<IdentityMaintenance> logger) : BackgroundService
+{
+    public sealed record Result(int Warned, int Purged);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!startup.All(s => s.Completed))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), time, stoppingToken);
+        }
+        using var timer = new PeriodicTimer(options.Value.MaintenanceInterval, time);
+        do
+        {
+            try
+            {
+                var result = await RunOnceAsync(stoppingToken);
+                LogRan(logger, result.Warned, result.Purged);
+            }
+            catch (NpgsqlException ex)
+            {
+                LogFailed(logger, ex);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    public async Task<Result> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        var now = time.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+
+        var expiring = (await connection.QueryAsync<(Guid Id, Guid Owner, string Name, DateTime ExpiresAt)>(new CommandDefinition("""
+            UPDATE api_keys SET expiry_warned_at = @now
+            WHERE revoked_at IS NULL AND expiry_warned_at IS NULL AND expires_at > @now AND expires_at <= @horizon
+            RETURNING id, owner_user_id, name, expires_at
+            """, new { now, horizon = now + o.KeyExpiryWarning }, tx, cancellationToken: cancellationToken))).ToList();
+        foreach (var key in expiring)
+        {
+            await outbox.AddAsync(new KeyExpiring(Guid.CreateVersion7(), now, key.Id.ToString(), key.Owner.ToString(), key.Name,
+                new DateTimeOffset(DateTime.SpecifyKind(key.ExpiresAt, DateTimeKind.Utc))), connection, tx, cancellationToken);
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition("""
+            CREATE TEMP TABLE purge ON COMMIT DROP AS SELECT id FROM users WHERE deleted_at < @cutoff;
+            DELETE FROM refresh_tokens WHERE session_id IN (SELECT s.id FROM sessions s JOIN purge p ON p.id = s.user_id);
+            DELETE FROM sessions WHERE user_id IN (SELECT id FROM purge);
+            DELETE FROM api_keys WHERE owner_user_id IN (SELECT id FROM purge);
+            DELETE FROM team_members WHERE user_id IN (SELECT id FROM purge);
+            DELETE FROM users WHERE id IN (SELECT id FROM purge);
+            """, new { cutoff = now - o.PurgeDeletedAfter }, tx, cancellationToken: cancellationToken));
+        var users = await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT count(*)::int FROM purge", transaction: tx, cancellationToken: cancellationToken));
+        await tx.CommitAsync(cancellationToken);
+        outbox.Flush();
+        return new Result(expiring.Count, users);
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Maintenance: {Warned} expiry warnings, {Purged} deleted users purged")]
+    private static partial void LogRan(ILogger logger, int warned, int purged);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Maintenance failed; retried at the next interval")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}
