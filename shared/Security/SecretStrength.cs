@@ -25,7 +25,7 @@ public static class SecretStrength
         {
             return $"{setting} looks like a placeholder; {advice}.";
         }
-        if (value.Distinct().Count() < 12 || BitsPerChar(value) < 3.5 || SequentialShare(value) > 0.5)
+        if (value.Distinct().Count() < 12 || BitsPerChar(value) < 3.0 || SequentialShare(value) > 0.5)
         {
             return $"{setting} is too predictable (repeated or sequential characters); {advice}.";
         }
