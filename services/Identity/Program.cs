@@ -3,6 +3,7 @@ using ThinkWatch.Identity.Extensions;
 using ThinkWatch.Identity.Keys;
 using ThinkWatch.Identity.Providers;
 using ThinkWatch.Identity.Setup;
+using ThinkWatch.Identity.Sso;
 using ThinkWatch.Identity.Users;
 using ThinkWatch.Security;
 
@@ -23,6 +24,7 @@ app.UseAuthorization();
 app.MapConsoleApiDocs();
 app.MapSetupApi();
 app.MapAuthApi();
+app.MapSsoApi();
 app.MapKeysApi();
 app.MapUsersApi();
 app.MapProvidersApi();

@@ -17,7 +17,7 @@ public sealed class IdentityHost : IAsyncDisposable
     private readonly ServiceHost<IdentityOptions> _host;
     private GrpcChannel? _channel;
 
-    private IdentityHost(InfraEndpoints infra, string database)
+    private IdentityHost(InfraEndpoints infra, string database, IReadOnlyDictionary<string, string?>? extra)
     {
         ConnectionString = infra.PostgresConnectionString(database);
         _host = new ServiceHost<IdentityOptions>(
@@ -32,7 +32,7 @@ public sealed class IdentityHost : IAsyncDisposable
                 ["Vault:Keys:1"] = VaultKey,
                 ["InternalAuth:Token"] = InternalToken,
                 ["Console:AllowedOrigins:0"] = "https://console.example.com",
-            },
+            }.Concat(extra ?? new Dictionary<string, string?>()).ToDictionary(),
             services =>
             {
                 services.AddSingleton<TimeProvider>(Time);
@@ -75,10 +75,10 @@ public sealed class IdentityHost : IAsyncDisposable
 
     public KeyService.KeyServiceClient Keys => new(Channel);
 
-    public static async Task<IdentityHost> StartAsync()
+    public static async Task<IdentityHost> StartAsync(IReadOnlyDictionary<string, string?>? extraSettings = null)
     {
         var infra = await TestInfrastructure.EnsureStartedAsync();
-        var host = new IdentityHost(infra, InfraEndpoints.UniqueName("identity")) { RabbitMqUri = infra.RabbitMqUri() };
+        var host = new IdentityHost(infra, InfraEndpoints.UniqueName("identity"), extraSettings) { RabbitMqUri = infra.RabbitMqUri() };
         var (status, body) = await host._host.WaitForReadyAsync(TimeSpan.FromSeconds(60));
         Assert.That(status, Is.EqualTo(200), body);
         return host;
@@ -133,7 +133,7 @@ public sealed class IdentityHost : IAsyncDisposable
     /// <summary>A client whose requests come from <paramref name="ip"/>.</summary>
     public HttpClient ClientFrom(string ip)
     {
-        var client = _host.CreateClient();
+        var client = _host.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
         client.DefaultRequestHeaders.Add(ClientIpHeader, ip);
         return client;
     }

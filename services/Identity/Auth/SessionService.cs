@@ -57,15 +57,22 @@ public sealed class SessionService(
                 new { hash = hasher.Hash(password), user.Id }, cancellationToken: cancellationToken));
         }
 
+        return new SignInOutcome.Success(await StartSessionAsync(new UserView(user.Id, user.Email, user.DisplayName, user.Role), ip, userAgent, cancellationToken));
+    }
+
+    /// <summary>A new console session for a user who proved who they are (password or SSO).</summary>
+    public async Task<TokenResponse> StartSessionAsync(UserView user, IPAddress? ip, string? userAgent, CancellationToken cancellationToken)
+    {
         var sessionId = Guid.CreateVersion7();
         var now = time.GetUtcNow();
         var refresh = NewRefreshToken();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO sessions (id, user_id, client_ip, user_agent, created_at, expires_at) VALUES (@sessionId, @userId, @ip::inet, @userAgent, @now, @expires);
             INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (@hash, @sessionId, @now);
-            """, new { sessionId, userId = user.Id, ip = ip?.ToString(), userAgent = userAgent?[..Math.Min(userAgent.Length, 300)], now, expires = now + o.SessionLifetime, hash = Hash(refresh) },
+            """, new { sessionId, userId = user.Id, ip = ip?.ToString(), userAgent = userAgent?[..Math.Min(userAgent.Length, 300)], now, expires = now + options.Value.SessionLifetime, hash = Hash(refresh) },
             cancellationToken: cancellationToken));
-        return new SignInOutcome.Success(Tokens(new UserView(user.Id, user.Email, user.DisplayName, user.Role), sessionId, refresh));
+        return Tokens(user, sessionId, refresh);
     }
 
     private sealed record RefreshRow(Guid SessionId, DateTime? UsedAt, string? ClientIp, DateTime ExpiresAt, DateTime? RevokedAt,

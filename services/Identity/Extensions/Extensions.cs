@@ -10,6 +10,7 @@ using ThinkWatch.Identity.Maintenance;
 using ThinkWatch.Identity.Passwords;
 using ThinkWatch.Identity.Providers;
 using ThinkWatch.Identity.Setup;
+using ThinkWatch.Identity.Sso;
 using ThinkWatch.Identity.Users;
 using ThinkWatch.Integrations;
 using ThinkWatch.Security;
@@ -59,6 +60,12 @@ public static class Extensions
         builder.Services.AddSingleton<KeyManagement>();
         builder.Services.AddSingleton<UserManagement>();
         builder.Services.AddSingleton<TeamManagement>();
+        builder.Services.AddOptions<SsoOptions>().BindConfiguration(SsoOptions.Section)
+            .Validate(o => o.Providers.Values.All(p => Uri.TryCreate(p.Authority, UriKind.Absolute, out _) && Uri.TryCreate(p.RedirectUri, UriKind.Absolute, out _)),
+                "Identity:Sso:Providers:*: Authority and RedirectUri must be absolute URLs.")
+            .ValidateOnStart();
+        builder.Services.AddHttpClient("sso", c => c.Timeout = TimeSpan.FromSeconds(15));
+        builder.Services.AddSingleton<SsoService>();
         builder.Services.AddSingleton<IdentityMaintenance>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<IdentityMaintenance>());
 
