@@ -2,13 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -24,17 +18,13 @@ public sealed class FakeOidcProvider : IAsyncDisposable
     public const string ClientId = "thinkwatch-console";
     public const string ClientSecret = "fake-oidc-client-secret";
 
-    private readonly WebApplication _app;
+    private WebApplication _app = null!;
     private readonly RsaSecurityKey _key = new(RSA.Create(2048)) { KeyId = "fake-key-1" };
     private readonly RsaSecurityKey _rogue = new(RSA.Create(2048)) { KeyId = "fake-key-1" };
     private readonly ConcurrentDictionary<string, (string Nonce, string Challenge, string RedirectUri, Dictionary<string, object> Claims)> _codes = new();
     private readonly Func<DateTimeOffset> _now;
 
-    private FakeOidcProvider(WebApplication app, Func<DateTimeOffset> now)
-    {
-        _app = app;
-        _now = now;
-    }
+    private FakeOidcProvider(Func<DateTimeOffset> now) => _now = now;
 
     public Uri Issuer { get; private set; } = null!;
 
@@ -49,11 +39,15 @@ public sealed class FakeOidcProvider : IAsyncDisposable
 
     public static async Task<FakeOidcProvider> StartAsync(Func<DateTimeOffset> now)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
-        var app = builder.Build();
-        var fake = new FakeOidcProvider(app, now);
+        var fake = new FakeOidcProvider(now);
+        (fake._app, var address) = await LoopbackServer.StartAsync(app => fake.Map(app));
+        fake.Issuer = new Uri(address.ToString().TrimEnd('/'));
+        return fake;
+    }
+
+    private void Map(WebApplication app)
+    {
+        var fake = this;
         app.MapGet("/.well-known/openid-configuration", () => Results.Json(new Dictionary<string, object>
         {
             ["issuer"] = fake.IssuerName, ["authorization_endpoint"] = fake.IssuerName + "/authorize", ["token_endpoint"] = fake.IssuerName + "/token",
@@ -96,10 +90,6 @@ public sealed class FakeOidcProvider : IAsyncDisposable
             });
             return Results.Json(new { access_token = "opaque", token_type = "Bearer", expires_in = 300, id_token = idToken });
         });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        fake.Issuer = new Uri(address.TrimEnd('/'));
-        return fake;
     }
 
     private string IssuerName => Issuer.ToString().TrimEnd('/');

@@ -1,13 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace ThinkWatch.Testing;
 
@@ -21,26 +16,18 @@ public sealed record RecordedRequest(string Method, string Path, string Query, I
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private WebApplication _app = null!;
     private readonly ConcurrentDictionary<string, FakeRoute> _routes = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
 
-    private FakeUpstream(WebApplication app) => _app = app;
 
     public Uri BaseAddress { get; private set; } = null!;
     public IReadOnlyList<RecordedRequest> Requests => _requests.ToList();
 
     public static async Task<FakeUpstream> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
-        var app = builder.Build();
-        var fake = new FakeUpstream(app);
-        app.Run(fake.HandleAsync);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        fake.BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
+        var fake = new FakeUpstream();
+        (fake._app, fake.BaseAddress) = await LoopbackServer.StartAsync(app => app.Run(fake.HandleAsync));
         return fake;
     }
 
