@@ -18,6 +18,8 @@ public static class ConsoleApiExtensions
     public const string OpenApiPath = "/api/openapi/{documentName}.json";
     public const string ReferencePath = "/api/reference";
     private const string CorsPolicy = "console";
+    /// <summary>Management requests are small; anything bigger is refused before it is read.</summary>
+    public const long MaxBodyBytes = 1024 * 1024;
 
     public static IHostApplicationBuilder AddConsoleApi(this IHostApplicationBuilder builder)
     {
@@ -40,6 +42,16 @@ public static class ConsoleApiExtensions
         {
             if (context.Request.Path.StartsWithSegments("/api"))
             {
+                if (context.Request.ContentLength > MaxBodyBytes)
+                {
+                    await Results.Problem($"Request bodies on the console API are limited to {MaxBodyBytes / 1024} KiB.",
+                        statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request too large").ExecuteAsync(context);
+                    return;
+                }
+                if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+                {
+                    limit.MaxRequestBodySize = MaxBodyBytes;
+                }
                 var headers = context.Response.Headers;
                 headers.XContentTypeOptions = "nosniff";
                 headers.XFrameOptions = "DENY";

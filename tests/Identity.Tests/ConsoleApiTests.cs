@@ -54,3 +54,20 @@ public sealed class ConsoleApiTests : SignedInFixture
             allowed ? Is.EqualTo(origin) : Is.Null);
     }
 }
+
+[TestFixture]
+public sealed class OversizedBodyTests
+{
+    [Test]
+    public async Task Oversized_bodies_are_refused_with_413_and_nothing_is_written()
+    {
+        await using var host = await IdentityHost.StartAsync();
+        var huge = "{\"email\":\"a@example.com\",\"displayName\":\"" + new string('x', 2 * 1024 * 1024) + "\",\"password\":\"Abcdefg1\"}";
+
+        using var response = await host.Http.PostAsync("/api/setup", new StringContent(huge, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("1024 KiB"));
+        Assert.That(await host.QueryAsync<long>("SELECT count(*) FROM users"), Is.Zero);
+    }
+}
