@@ -89,6 +89,24 @@ public sealed class SetupTests
     }
 
     [Test]
+    public async Task Setup_can_register_the_first_provider_in_the_same_step()
+    {
+        using var response = await PostSetup(new
+        {
+            email = "ada@example.com", displayName = "Ada", password = "Analytical-Engine-1843",
+            provider = new { name = "OpenAI", kind = "openai", credentials = new { apiKey = "sk-setup-0123456789abcd" } },
+        });
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var vault = await new ThinkWatch.Contracts.Identity.V1.ProviderVault.ProviderVaultClient(_host.Channel)
+            .ListProvidersAsync(new ThinkWatch.Contracts.Identity.V1.ListProvidersRequest());
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(body.GetProperty("providerId").GetString(), Is.EqualTo(vault.Providers.Single().Id));
+        Assert.That(vault.Providers.Single().Credentials.ApiKey, Is.EqualTo("sk-setup-0123456789abcd"));
+        Assert.That(body.ToString(), Does.Not.Contain("sk-setup"));
+    }
+
+    [Test]
     public async Task Hostile_text_is_stored_verbatim_not_executed()
     {
         const string name = "Robert'); DROP TABLE users;--";
@@ -107,6 +125,7 @@ public sealed class SetupTests
         yield return new TestCaseData("""{"email":"a@example.com","displayName":"A","password":"Abcdefg1","apiKey":{"name":"k","surfaces":["everything"]}}""", new[] { "apiKey.surfaces" }).SetName("Unknown surface");
         yield return new TestCaseData("""{"email":"a@example.com","displayName":"A","password":"Abcdefg1","apiKey":{"name":"k","surfaces":["ai_gateway"],"allowedModels":["gpt-4o; DROP"]}}""", new[] { "apiKey.allowedModels" }).SetName("Bad model pattern");
         yield return new TestCaseData("""{"email":"a@example.com","displayName":"A","password":"Abcdefg1","apiKey":{"name":"k","surfaces":["ai_gateway"],"expiresAt":"2020-01-01T00:00:00Z"}}""", new[] { "apiKey.expiresAt" }).SetName("Expiry in the past");
+        yield return new TestCaseData("""{"email":"a@example.com","displayName":"A","password":"Abcdefg1","provider":{"name":"p","kind":"skynet"}}""", new[] { "provider.kind" }).SetName("Unknown provider kind");
     }
 
     [TestCaseSource(nameof(BadRequests))]

@@ -65,15 +65,29 @@ public sealed partial class ProviderManagement(
 
     public async Task<Outcome<ProviderView>> CreateAsync(Actor actor, CreateProviderRequest request, CancellationToken cancellationToken)
     {
-        var errors = Validate(request.Name, request.Kind, request.BaseUrl, request.Settings, request.Credentials, creating: true);
+        var errors = ValidateNew(request);
         if (errors.Count > 0)
         {
             return new Outcome<ProviderView>.Invalid(errors);
         }
         var id = Guid.CreateVersion7();
-        var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        if (!await InsertAsync(id, request, connection, tx, cancellationToken))
+        {
+            return new Outcome<ProviderView>.Invalid(new() { ["name"] = ["A provider with this name already exists."] });
+        }
+        await ChangedAsync(actor, "provider.create", id, new { request.Name, request.Kind }, connection, tx, cancellationToken);
+        return await GetAsync(id, cancellationToken);
+    }
+
+    public static Dictionary<string, string[]> ValidateNew(CreateProviderRequest request) =>
+        Validate(request.Name, request.Kind, request.BaseUrl, request.Settings, request.Credentials, creating: true);
+
+    /// <summary>Inserts a validated provider in the caller's transaction with its ConfigChanged event; false when the name is taken.</summary>
+    internal async Task<bool> InsertAsync(Guid id, CreateProviderRequest request, NpgsqlConnection connection, NpgsqlTransaction tx, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
         var inserted = await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO providers (id, name, kind, base_url, settings, credentials, key_version, credentials_hint, created_at, updated_at)
             SELECT @id, @name, @Kind, @BaseUrl, @settings::jsonb, @sealed, @version, @hint, @now, @now
@@ -86,12 +100,7 @@ public sealed partial class ProviderManagement(
                 @sealed = box.Seal(JsonSerializer.Serialize(request.Credentials, Json), id.ToByteArray()), version = box.CurrentVersion,
                 hint = Hint(request.Credentials!), now,
             }, tx, cancellationToken: cancellationToken));
-        if (inserted == 0)
-        {
-            return new Outcome<ProviderView>.Invalid(new() { ["name"] = ["A provider with this name already exists."] });
-        }
-        await ChangedAsync(actor, "provider.create", id, new { request.Name, request.Kind }, connection, tx, cancellationToken);
-        return await GetAsync(id, cancellationToken);
+        return inserted == 1;
     }
 
     public async Task<Outcome<ProviderView>> UpdateAsync(Actor actor, Guid id, UpdateProviderRequest request, CancellationToken cancellationToken)

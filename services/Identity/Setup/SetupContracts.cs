@@ -3,7 +3,7 @@ using ThinkWatch.Identity.Keys;
 namespace ThinkWatch.Identity.Setup;
 
 /// <summary>POST /api/setup: the first super admin and, optionally, a first API key.</summary>
-public sealed record SetupRequest(string? Email, string? DisplayName, string? Password, SetupKeyRequest? ApiKey);
+public sealed record SetupRequest(string? Email, string? DisplayName, string? Password, SetupKeyRequest? ApiKey, Providers.CreateProviderRequest? Provider = null);
 
 public sealed record SetupKeyRequest(string? Name, string[]? Surfaces, string[]? AllowedModels, DateTimeOffset? ExpiresAt);
 
@@ -18,7 +18,7 @@ public sealed record CreatedKeyView(Guid Id, Guid LineageId, string Key, string 
     public string Notice => "Store this key now: ThinkWatch keeps only its hash and cannot show it again.";
 }
 
-public sealed record SetupResponse(UserView User, CreatedKeyView? ApiKey);
+public sealed record SetupResponse(UserView User, CreatedKeyView? ApiKey, Guid? ProviderId = null);
 
 /// <summary>Field-level checks shared by everything that takes these inputs.</summary>
 public static class InputRules

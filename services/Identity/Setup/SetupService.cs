@@ -3,6 +3,9 @@ using Npgsql;
 using ThinkWatch.Security;
 using ThinkWatch.Identity.Keys;
 using ThinkWatch.Identity.Passwords;
+using ThinkWatch.Identity.Providers;
+using ThinkWatch.Integrations;
+using ThinkWatch.Contracts.Events;
 
 namespace ThinkWatch.Identity.Setup;
 
@@ -26,7 +29,8 @@ public sealed class SetupStatus(NpgsqlDataSource dataSource)
 }
 
 /// <summary>Creates the first super admin (and optionally a first key) exactly once, even under concurrent calls.</summary>
-public sealed class SetupService(NpgsqlDataSource dataSource, PasswordHasher hasher, ApiKeyStore keys, SetupStatus status, TimeProvider time)
+public sealed class SetupService(NpgsqlDataSource dataSource, PasswordHasher hasher, ApiKeyStore keys, ProviderManagement providers,
+    EventOutbox outbox, SetupStatus status, TimeProvider time)
 {
     public async Task<SetupResponse?> RunAsync(SetupRequest request, CancellationToken cancellationToken)
     {
@@ -60,9 +64,17 @@ public sealed class SetupService(NpgsqlDataSource dataSource, PasswordHasher has
             var created = await keys.CreateAsync(newKey, connection, tx, cancellationToken: cancellationToken);
             keyView = new CreatedKeyView(created.Id, created.LineageId, created.Key, created.KeyHint, newKey.Name, newKey.Surfaces, newKey.AllowedModels, k.ExpiresAt);
         }
+        Guid? providerId = null;
+        if (request.Provider is { } provider)
+        {
+            providerId = Guid.CreateVersion7();
+            await providers.InsertAsync(providerId.Value, provider, connection, tx, cancellationToken);
+            await outbox.AddAsync(new ConfigChanged(Guid.CreateVersion7(), now, "providers", providerId.ToString()), connection, tx, cancellationToken);
+        }
         await tx.CommitAsync(cancellationToken);
+        outbox.Flush();
         status.MarkComplete();
-        return new SetupResponse(user, keyView);
+        return new SetupResponse(user, keyView, providerId);
     }
 
     public static Dictionary<string, string[]> Validate(SetupRequest request, DateTimeOffset now)
@@ -82,6 +94,13 @@ public sealed class SetupService(NpgsqlDataSource dataSource, PasswordHasher has
             if (key.ExpiresAt is { } expires && expires <= now)
             {
                 errors["apiKey.expiresAt"] = ["The expiry must be in the future."];
+            }
+        }
+        if (request.Provider is { } provider)
+        {
+            foreach (var (field, messages) in ProviderManagement.ValidateNew(provider))
+            {
+                errors["provider." + field] = messages;
             }
         }
         return errors;
