@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using MassTransit;
 
-namespace ThinkWatch.Identity.Tests;
+namespace ThinkWatch.Testing;
 
 /// <summary>Listens on RabbitMQ for <typeparamref name="T"/> as a gateway would, recording when each arrives.</summary>
 public sealed class BusProbe<T> : IAsyncDisposable where T : class

@@ -1,4 +1,5 @@
 using Dapper;
+using NUnit.Framework;
 using System.Net.Http.Json;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -9,7 +10,7 @@ using Npgsql;
 using ThinkWatch.Contracts.Identity.V1;
 using ThinkWatch.Testing;
 
-namespace ThinkWatch.Identity.Tests;
+namespace ThinkWatch.Identity.Testing;
 
 /// <summary>One Identity service on a database of its own, with a clock the test moves.</summary>
 public sealed class IdentityHost : IAsyncDisposable
