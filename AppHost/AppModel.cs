@@ -66,6 +66,7 @@ public static class AppModel
             .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
             .WithEnvironment("InternalAuth__Token", internalToken)
             .WithReference(gatewayDb).WaitFor(gatewayDb)
+            .WithReference(rabbitmq).WaitFor(rabbitmq)
             .WithReference(identity).WaitFor(identity)
             .WithReference(quota).WaitFor(quota)
             .WithReference(mcpGateway).WaitFor(mcpGateway);

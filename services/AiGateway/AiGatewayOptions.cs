@@ -13,4 +13,12 @@ public sealed class AiGatewayOptions
     /// <summary>An upstream stream that stays silent this long is cut (no total timeout: generations can be long).</summary>
     [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
     public TimeSpan UpstreamIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a key's principal is reused without asking Identity (changes and revocations drop it at once).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan KeyCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a refusal is remembered (a key created a moment ago is not refused for long).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan RejectionCacheTtl { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -10,7 +10,10 @@ public static class RabbitMqExtensions
     /// (an amqp://user:pass@host:port/vhost URI). MassTransit adds its own health check
     /// tagged "ready", so readiness waits for the bus to connect.
     /// </summary>
-    public static IHostApplicationBuilder AddRabbitMqBus(this IHostApplicationBuilder builder, string connectionName, Action<IBusRegistrationConfigurator>? configure = null)
+    /// <paramref name="endpoints"/> adds receive endpoints of its own, e.g. a per-instance
+    /// temporary queue for events every replica must see.
+    public static IHostApplicationBuilder AddRabbitMqBus(this IHostApplicationBuilder builder, string connectionName,
+        Action<IBusRegistrationConfigurator>? configure = null, Action<IBusRegistrationContext, IRabbitMqBusFactoryConfigurator>? endpoints = null)
     {
         var uri = new Uri(ConnectionStrings.Require(builder.Configuration, connectionName));
         if (uri.Scheme is not ("amqp" or "amqps"))
@@ -24,6 +27,7 @@ public static class RabbitMqExtensions
             bus.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(uri);
+                endpoints?.Invoke(context, cfg);
                 cfg.ConfigureEndpoints(context);
             });
         });

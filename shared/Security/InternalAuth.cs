@@ -3,6 +3,7 @@ using System.Text;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -44,13 +45,40 @@ public sealed class InternalTokenInterceptor(IOptions<InternalAuthOptions> optio
     }
 }
 
+/// <summary>Adds the internal token to every call of an internal gRPC client.</summary>
+public sealed class InternalTokenHandler(IOptions<InternalAuthOptions> options) : DelegatingHandler
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        request.Headers.TryAddWithoutValidation(InternalAuthOptions.Header, options.Value.Token);
+        return base.SendAsync(request, cancellationToken);
+    }
+}
+
 public static class InternalAuthExtensions
 {
+    /// <summary>
+    /// A gRPC client for another ThinkWatch service's internal endpoint, found by service
+    /// discovery (services__{service}__grpc__0), carrying the internal token.
+    /// </summary>
+    public static IHttpClientBuilder AddInternalGrpcClient<TClient>(this IHostApplicationBuilder builder, string service) where TClient : class
+    {
+        builder.AddInternalAuthOptions();
+        builder.Services.AddTransient<InternalTokenHandler>();
+        return builder.Services.AddGrpcClient<TClient>(o => o.Address = new Uri($"http://_grpc.{service}"))
+            .AddHttpMessageHandler<InternalTokenHandler>();
+    }
+
+    private static void AddInternalAuthOptions(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<InternalAuthOptions>().BindConfiguration(InternalAuthOptions.Section).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InternalAuthOptions>, InternalAuthOptionsValidator>());
+    }
+
     /// <summary>gRPC on this service, every call checked for the internal token; startup fails without a strong one.</summary>
     public static IHostApplicationBuilder AddInternalGrpc(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<InternalAuthOptions>().BindConfiguration(InternalAuthOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<InternalAuthOptions>, InternalAuthOptionsValidator>();
+        builder.AddInternalAuthOptions();
         builder.Services.AddSingleton<InternalTokenInterceptor>();
         builder.Services.AddGrpc(o => o.Interceptors.Add<InternalTokenInterceptor>());
         return builder;

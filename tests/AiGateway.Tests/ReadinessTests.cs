@@ -1,3 +1,4 @@
+using ThinkWatch.Identity.Testing;
 using ThinkWatch.Testing;
 
 namespace ThinkWatch.AiGateway.Tests;
@@ -5,11 +6,14 @@ namespace ThinkWatch.AiGateway.Tests;
 [TestFixture]
 public sealed class ReadinessTests : ServiceReadinessTests<AiGatewayOptions>
 {
-    protected override IReadOnlyList<string> ReadyChecks => ["postgres", "migrations"];
-    protected override IReadOnlyList<(string, string)> Dependencies => [("postgres", "postgres")];
+    protected override IReadOnlyList<string> ReadyChecks => ["postgres", "migrations", "masstransit-bus"];
+    protected override IReadOnlyList<(string, string)> Dependencies => [("postgres", "postgres"), ("rabbitmq", "masstransit-bus")];
 
     protected override Dictionary<string, string?> Settings(string? down, int closedPort) => new()
     {
         ["ConnectionStrings:aigatewaydb"] = Infra.PostgresConnectionString(InfraEndpoints.UniqueName("gateway"), down == "postgres" ? closedPort : null),
+        ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
+        ["services:identity:grpc:0"] = "http://127.0.0.1:1",
+        ["InternalAuth:Token"] = IdentityHost.InternalToken,
     };
 }

@@ -18,7 +18,7 @@ public sealed class IdentityHost : IAsyncDisposable
     private readonly ServiceHost<IdentityOptions> _host;
     private GrpcChannel? _channel;
 
-    private IdentityHost(InfraEndpoints infra, string database, IReadOnlyDictionary<string, string?>? extra)
+    private IdentityHost(InfraEndpoints infra, string database, IReadOnlyDictionary<string, string?>? extra, bool network)
     {
         ConnectionString = infra.PostgresConnectionString(database);
         _host = new ServiceHost<IdentityOptions>(
@@ -39,8 +39,25 @@ public sealed class IdentityHost : IAsyncDisposable
                 services.AddSingleton<TimeProvider>(Time);
                 services.AddSingleton<IStartupFilter, ClientIpFromHeader>();
             });
-        Http = _host.CreateClient();
+        if (network)
+        {
+            // Real sockets, for other services' tests: HTTP/1.1 for the console, h2c for gRPC.
+            var (httpPort, grpcPort) = (ServiceReadinessTests<IdentityOptions>.ClosedPort(), ServiceReadinessTests<IdentityOptions>.ClosedPort());
+            _host.UseKestrel(k =>
+            {
+                k.Listen(System.Net.IPAddress.Loopback, httpPort, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);
+                k.Listen(System.Net.IPAddress.Loopback, grpcPort, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+            });
+            GrpcAddress = new Uri($"http://127.0.0.1:{grpcPort}");
+            _httpAddress = new Uri($"http://127.0.0.1:{httpPort}");
+        }
+        Http = NewClient(allowRedirects: true);
     }
+
+    private readonly Uri? _httpAddress;
+
+    /// <summary>The h2c address of KeyService and ProviderVault when started on the network.</summary>
+    public Uri? GrpcAddress { get; }
 
     public const string SigningKey = "Kq3v9Zt1XbR8mN2pLw7YcH5sJd0FgTa4Ue6Vi1Oo";
     public const string VaultKey = "p7Hq2Lx9Wc4Rz8Nb1Vy6Tk3Jm5Gd0Sf2Aa9Ee4Uu";
@@ -57,10 +74,9 @@ public sealed class IdentityHost : IAsyncDisposable
     public GrpcChannel Channel => _channel ??= Open(InternalToken);
 
     /// <summary>A channel carrying <paramref name="token"/> (or none).</summary>
-    public GrpcChannel Open(string? token) => GrpcChannel.ForAddress(_host.Server.BaseAddress, new GrpcChannelOptions
-    {
-        HttpHandler = new TokenHandler(token) { InnerHandler = _host.Server.CreateHandler() },
-    });
+    public GrpcChannel Open(string? token) => GrpcAddress is { } address
+        ? GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = new TokenHandler(token) { InnerHandler = new SocketsHttpHandler() } })
+        : GrpcChannel.ForAddress(_host.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = new TokenHandler(token) { InnerHandler = _host.Server.CreateHandler() } });
 
     private sealed class TokenHandler(string? token) : DelegatingHandler
     {
@@ -76,12 +92,21 @@ public sealed class IdentityHost : IAsyncDisposable
 
     public KeyService.KeyServiceClient Keys => new(Channel);
 
-    public static async Task<IdentityHost> StartAsync(IReadOnlyDictionary<string, string?>? extraSettings = null)
+    public static async Task<IdentityHost> StartAsync(IReadOnlyDictionary<string, string?>? extraSettings = null, bool network = false)
     {
         var infra = await TestInfrastructure.EnsureStartedAsync();
-        var host = new IdentityHost(infra, InfraEndpoints.UniqueName("identity"), extraSettings) { RabbitMqUri = infra.RabbitMqUri() };
-        var (status, body) = await host._host.WaitForReadyAsync(TimeSpan.FromSeconds(60));
-        Assert.That(status, Is.EqualTo(200), body);
+        var host = new IdentityHost(infra, InfraEndpoints.UniqueName("identity"), extraSettings, network) { RabbitMqUri = infra.RabbitMqUri() };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            using var ready = await host.Http.GetAsync("/health/ready");
+            if (ready.IsSuccessStatusCode)
+            {
+                break;
+            }
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), await ready.Content.ReadAsStringAsync());
+            await Task.Delay(100);
+        }
         return host;
     }
 
@@ -134,9 +159,20 @@ public sealed class IdentityHost : IAsyncDisposable
     /// <summary>A client whose requests come from <paramref name="ip"/>.</summary>
     public HttpClient ClientFrom(string ip)
     {
-        var client = _host.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var client = NewClient(allowRedirects: false);
         client.DefaultRequestHeaders.Add(ClientIpHeader, ip);
         return client;
+    }
+
+    /// <summary>In-memory (TestServer) or, on the network, a real client to the HTTP/1.1 port (not the h2c one).</summary>
+    private HttpClient NewClient(bool allowRedirects)
+    {
+        if (_httpAddress is null)
+        {
+            return _host.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = allowRedirects });
+        }
+        _ = _host.Services; // starts Kestrel
+        return new HttpClient(new HttpClientHandler { AllowAutoRedirect = allowRedirects }) { BaseAddress = _httpAddress };
     }
 
     private sealed class ClientIpFromHeader : IStartupFilter

@@ -1,6 +1,10 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using MassTransit;
+using ThinkWatch.AiGateway.Keys;
+using ThinkWatch.Contracts.Identity.V1;
 using ThinkWatch.Integrations;
+using ThinkWatch.Security;
 
 namespace ThinkWatch.AiGateway.Extensions;
 
@@ -8,6 +12,7 @@ public static class Extensions
 {
     public const string DatabaseName = "aigatewaydb";
     public const string Schema = "gateway";
+    public const string BusName = "rabbitmq";
 
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
@@ -19,6 +24,14 @@ public static class Extensions
 
         builder.AddNpgsqlDataSource(DatabaseName);
         builder.AddPostgresMigrations(Schema, typeof(Extensions).Assembly);
+
+        builder.Services.AddMemoryCache();
+        builder.AddInternalGrpcClient<KeyService.KeyServiceClient>("identity");
+        builder.Services.AddSingleton<KeyAuthenticator>();
+        // Key events on a queue of this instance's own: every replica must drop its cached copy.
+        builder.AddRabbitMqBus(BusName,
+            bus => bus.AddConsumer<KeyEventsConsumer>().ExcludeFromConfigureEndpoints(),
+            (context, cfg) => cfg.ReceiveEndpoint(new TemporaryEndpointDefinition("aigateway-keys"), e => e.ConfigureConsumer<KeyEventsConsumer>(context)));
         return builder;
     }
 

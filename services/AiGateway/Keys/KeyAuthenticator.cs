@@ -1,0 +1,63 @@
+using System.Security.Cryptography;
+using System.Text;
+using MassTransit;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using ThinkWatch.Contracts.Common.V1;
+using ThinkWatch.Contracts.Events;
+using ThinkWatch.Contracts.Identity.V1;
+
+namespace ThinkWatch.AiGateway.Keys;
+
+/// <summary>
+/// Who a presented `tw-` key belongs to. Answers come from Identity (KeyService over gRPC) and
+/// are cached by key hash — principals for <see cref="AiGatewayOptions.KeyCacheTtl"/>, refusals
+/// briefly — and dropped the moment Identity announces a change to the key.
+/// </summary>
+public sealed class KeyAuthenticator(KeyService.KeyServiceClient keys, IMemoryCache cache, IOptions<AiGatewayOptions> options, TimeProvider time)
+{
+    private static readonly ValidateKeyResponse NotAKey = new() { Rejection = new KeyRejection { Reason = RejectionReason.Unknown, Message = "Unknown API key." } };
+
+    public async Task<ValidateKeyResponse> AuthenticateAsync(string? presented, CancellationToken cancellationToken)
+    {
+        if (presented is null || !presented.StartsWith("tw-", StringComparison.Ordinal) || presented.Length > 200)
+        {
+            return NotAKey;
+        }
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+        var cacheKey = CacheKey(Convert.ToHexStringLower(hash));
+        if (!cache.TryGetValue(cacheKey, out ValidateKeyResponse? answer) || answer is null)
+        {
+            answer = await keys.ValidateAsync(new ValidateKeyRequest { KeyHash = Google.Protobuf.ByteString.CopyFrom(hash), Surface = Surface.AiGateway },
+                cancellationToken: cancellationToken);
+            var o = options.Value;
+            cache.Set(cacheKey, answer, answer.ResultCase == ValidateKeyResponse.ResultOneofCase.Principal ? o.KeyCacheTtl : o.RejectionCacheTtl);
+        }
+        // A cached principal still expires on time.
+        if (answer.Principal?.ExpiresAt is { } expires && expires.ToDateTimeOffset() <= time.GetUtcNow())
+        {
+            return new ValidateKeyResponse { Rejection = new KeyRejection { Reason = RejectionReason.Expired, Message = "This API key expired." } };
+        }
+        return answer;
+    }
+
+    public void Forget(string keyHashHex) => cache.Remove(CacheKey(keyHashHex));
+
+    private static string CacheKey(string hex) => "key:" + hex;
+}
+
+/// <summary>Drops cached answers for keys Identity changed or revoked (on every gateway replica).</summary>
+public sealed class KeyEventsConsumer(KeyAuthenticator authenticator) : IConsumer<KeyRevoked>, IConsumer<KeyChanged>
+{
+    public Task Consume(ConsumeContext<KeyRevoked> context)
+    {
+        authenticator.Forget(context.Message.KeyHashHex);
+        return Task.CompletedTask;
+    }
+
+    public Task Consume(ConsumeContext<KeyChanged> context)
+    {
+        authenticator.Forget(context.Message.KeyHashHex);
+        return Task.CompletedTask;
+    }
+}
