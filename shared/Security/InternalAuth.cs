@@ -29,19 +29,42 @@ internal sealed class InternalAuthOptionsValidator : IValidateOptions<InternalAu
             : ValidateOptionsResult.Success;
 }
 
-/// <summary>Refuses gRPC calls without the internal token (constant-time comparison).</summary>
+/// <summary>Refuses gRPC calls without the internal token (constant-time comparison), whatever their streaming shape.</summary>
 public sealed class InternalTokenInterceptor(IOptions<InternalAuthOptions> options) : Interceptor
 {
     private readonly byte[] _expected = Encoding.UTF8.GetBytes(options.Value.Token);
 
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
+        Authenticate(context);
+        return continuation(request, context);
+    }
+
+    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Authenticate(context);
+        return continuation(requestStream, context);
+    }
+
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Authenticate(context);
+        return continuation(request, responseStream, context);
+    }
+
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Authenticate(context);
+        return continuation(requestStream, responseStream, context);
+    }
+
+    private void Authenticate(ServerCallContext context)
+    {
         var presented = context.RequestHeaders.GetValue(InternalAuthOptions.Header);
         if (presented is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), _expected))
         {
             throw new RpcException(new Status(StatusCode.Unauthenticated, "internal calls need the service token"));
         }
-        return continuation(request, context);
     }
 }
 
