@@ -16,6 +16,10 @@ public sealed record Actor(Guid UserId, string Role, string? ClientIp)
 
     public bool IsAdmin => Role is Roles.SuperAdmin or Roles.Admin;
 
+    /// <summary>SQL: the users in teams that @actor manages.</summary>
+    public const string ManagedMembersSql =
+        "SELECT m.user_id FROM team_members m JOIN team_members me ON me.team_id = m.team_id WHERE me.user_id = @actor AND me.is_manager";
+
     /// <summary>
     /// Whether the actor may act on <paramref name="target"/>'s things: themselves, admins on
     /// anyone, team managers on members of the teams they manage.
@@ -26,10 +30,8 @@ public sealed record Actor(Guid UserId, string Role, string? ClientIp)
         {
             return true;
         }
-        return Role == Roles.TeamManager && await connection.ExecuteScalarAsync<bool>(new CommandDefinition("""
-            SELECT EXISTS (SELECT 1 FROM team_members m JOIN team_members me ON me.team_id = m.team_id
-                           WHERE m.user_id = @target AND me.user_id = @actor AND me.is_manager)
-            """, new { target, actor = UserId }, cancellationToken: cancellationToken));
+        return Role == Roles.TeamManager && await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            $"SELECT @target IN ({ManagedMembersSql})", new { target, actor = UserId }, cancellationToken: cancellationToken));
     }
 }
 

@@ -74,10 +74,7 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
         var (p, size) = Paging.Normalize(page, pageSize);
         // Admins see every key, team managers their own and their teams' members', others their own.
         var scope = actor.IsAdmin && actor.Can(Permissions.KeysManage) ? "TRUE"
-            : actor.Role == Roles.TeamManager ? """
-                (k.owner_user_id = @actor OR k.owner_user_id IN (
-                    SELECT m.user_id FROM team_members m JOIN team_members me ON me.team_id = m.team_id WHERE me.user_id = @actor AND me.is_manager))
-                """
+            : actor.Role == Roles.TeamManager ? $"(k.owner_user_id = @actor OR k.owner_user_id IN ({Actor.ManagedMembersSql}))"
             : "k.owner_user_id = @actor";
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var args = new { actor = actor.UserId, offset = (p - 1) * size, size };

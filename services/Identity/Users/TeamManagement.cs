@@ -12,13 +12,16 @@ public sealed class TeamManagement(NpgsqlDataSource dataSource, EventOutbox outb
 {
     private sealed record TeamRow(Guid Id, string Name, DateTime CreatedAt);
 
-    public async Task<IReadOnlyList<TeamView>> ListAsync(Actor actor, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<TeamView>> ListAsync(Actor actor, CancellationToken cancellationToken) =>
+        ReadAsync(actor.IsAdmin ? "" : " AND EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = t.id AND m.user_id = @actor)",
+            new { actor = actor.UserId }, cancellationToken);
+
+    private async Task<IReadOnlyList<TeamView>> ReadAsync(string filter, object parameters, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var teams = await connection.QueryAsync<TeamRow>(new CommandDefinition(
-            "SELECT id, name, created_at AS CreatedAt FROM teams t WHERE deleted_at IS NULL"
-            + (actor.IsAdmin ? "" : " AND EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = t.id AND m.user_id = @actor)")
-            + " ORDER BY name", new { actor = actor.UserId }, cancellationToken: cancellationToken));
+            "SELECT id, name, created_at AS CreatedAt FROM teams t WHERE deleted_at IS NULL" + filter + " ORDER BY name",
+            parameters, cancellationToken: cancellationToken));
         var members = (await connection.QueryAsync<(Guid TeamId, Guid UserId, bool IsManager)>(new CommandDefinition(
             "SELECT team_id, user_id, is_manager FROM team_members WHERE team_id = ANY(@ids) ORDER BY user_id",
             new { ids = teams.Select(t => t.Id).ToArray() }, cancellationToken: cancellationToken))).ToLookup(m => m.TeamId);
@@ -115,6 +118,6 @@ public sealed class TeamManagement(NpgsqlDataSource dataSource, EventOutbox outb
         await audit.RecordAsync(actor, action, "team", teamId.ToString(), details, connection, tx, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         outbox.Flush();
-        return new Outcome<TeamView>.Done((await ListAsync(actor with { Role = Roles.Admin }, cancellationToken)).Single(t => t.Id == teamId));
+        return new Outcome<TeamView>.Done((await ReadAsync(" AND t.id = @teamId", new { teamId }, cancellationToken)).Single());
     }
 }

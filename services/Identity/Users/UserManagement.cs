@@ -35,9 +35,7 @@ public sealed class UserManagement(NpgsqlDataSource dataSource, PasswordHasher h
         FROM users u
         """;
 
-    private const string TeamScope = """
-        (u.id = @actor OR u.id IN (SELECT m.user_id FROM team_members m JOIN team_members me ON me.team_id = m.team_id WHERE me.user_id = @actor AND me.is_manager))
-        """;
+    private const string TeamScope = $"(u.id = @actor OR u.id IN ({Actor.ManagedMembersSql}))";
 
     public async Task<Paged<UserDetails>> ListAsync(Actor actor, int? page, int? pageSize, string? search, CancellationToken cancellationToken)
     {
@@ -154,7 +152,7 @@ public sealed class UserManagement(NpgsqlDataSource dataSource, PasswordHasher h
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         var target = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
             "SELECT role FROM users WHERE id = @id AND deleted_at IS NULL FOR UPDATE", new { id }, tx, cancellationToken: cancellationToken));
-        if (target is null || !(actor.IsAdmin || await actor.MayActOnAsync(id, connection, cancellationToken)))
+        if (target is null || !await actor.MayActOnAsync(id, connection, cancellationToken))
         {
             return new Outcome<UserDetails>.NotFound();
         }
