@@ -54,10 +54,7 @@ internal sealed partial class OutboxPublisher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // The outbox table comes with the migrations.
-        while (!startup.All(s => s.Completed))
-        {
-            await Task.Delay(100, stoppingToken);
-        }
+        await StartupStep.WhenAllCompletedAsync(startup, stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             try

@@ -20,6 +20,15 @@ public abstract partial class StartupStep(TimeProvider time, ILogger logger) : B
 
     public bool Completed => _completed;
 
+    /// <summary>Waits (real time, polling) until every start-up step finished, e.g. before work that needs the schema.</summary>
+    public static async Task WhenAllCompletedAsync(IEnumerable<StartupStep> steps, CancellationToken cancellationToken)
+    {
+        while (!steps.All(s => s.Completed))
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
     /// <summary>What readiness reports while the step has not finished.</summary>
     protected abstract string Pending { get; }
 

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using MassTransit;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
@@ -24,7 +22,7 @@ public sealed class KeyAuthenticator(KeyService.KeyServiceClient keys, IMemoryCa
         {
             return NotAKey;
         }
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+        var hash = Security.TokenHash.Of(presented);
         var cacheKey = CacheKey(Convert.ToHexStringLower(hash));
         if (!cache.TryGetValue(cacheKey, out ValidateKeyResponse? answer) || answer is null)
         {

@@ -141,9 +141,7 @@ public sealed class SessionService(
         return new TokenResponse(access, "Bearer", (int)(expires - time.GetUtcNow()).TotalSeconds, expires, refreshToken, user);
     }
 
-    private static string NewRefreshToken() => Base64Url(RandomNumberGenerator.GetBytes(32));
+    private static string NewRefreshToken() => System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 
-    private static byte[] Hash(string token) => SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token));
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static byte[] Hash(string token) => TokenHash.Of(token);
 }

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 
 namespace ThinkWatch.Identity.Keys;
 
@@ -23,7 +22,7 @@ public static class KeyMaterial
 
     public static string Generate() => Prefix + RandomNumberGenerator.GetString(Alphabet, RandomChars);
 
-    public static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+    public static byte[] Hash(string key) => Security.TokenHash.Of(key);
 
     /// <summary>Enough of the key to recognise it in a list, never enough to use it.</summary>
     public static string Hint(string key) => key[..(Prefix.Length + 6)] + "…";

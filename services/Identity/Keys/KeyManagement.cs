@@ -205,9 +205,9 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
             Contracts.Identity.V1.RejectionReason.OwnerDisabled => "owner_disabled",
             _ => k.GraceUntil is null ? "active" : "rotating",
         };
-        static DateTimeOffset? Utc(DateTime? d) => d is { } v ? new DateTimeOffset(DateTime.SpecifyKind(v, DateTimeKind.Utc)) : null;
+        static DateTimeOffset? Utc(DateTime? d) => d?.AsUtc();
         return new KeyView(k.Id, k.LineageId, k.Name, k.KeyHint, k.OwnerUserId, k.TeamId, k.Surfaces, k.AllowedModels, k.AllowedMcpTools,
-            Utc(k.ExpiresAt), k.InactivityTimeout is { } t ? (int)t.TotalDays : null, Utc(k.LastUsedAt), Utc(k.CreatedAt)!.Value,
+            Utc(k.ExpiresAt), k.InactivityTimeout is { } t ? (int)t.TotalDays : null, Utc(k.LastUsedAt), k.CreatedAt.AsUtc(),
             Utc(k.RevokedAt), Utc(k.GraceUntil), status);
     }
 }

@@ -2,6 +2,7 @@ using ThinkWatch.Contracts.Common.V1;
 using ThinkWatch.Contracts.Identity.V1;
 using ThinkWatch.Security;
 using Google.Protobuf.WellKnownTypes;
+using ThinkWatch.Integrations;
 
 namespace ThinkWatch.Identity.Keys;
 
@@ -61,7 +62,7 @@ public sealed class KeyValidator(ApiKeyStore store, TimeProvider time)
         principal.AllowedMcpTools.AddRange(key.AllowedMcpTools);
         if (key.ExpiresAt is { } expires)
         {
-            principal.ExpiresAt = Timestamp.FromDateTime(DateTime.SpecifyKind(expires, DateTimeKind.Utc));
+            principal.ExpiresAt = Timestamp.FromDateTimeOffset(expires.AsUtc());
         }
         // Limits follow the lineage, so rotating a key does not reset its counters.
         principal.LimitSubjects.Add(new Subject { Kind = SubjectKind.ApiKey, Id = key.LineageId.ToString() });

@@ -19,10 +19,7 @@ public sealed partial class IdentityMaintenance(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (!startup.All(s => s.Completed))
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), time, stoppingToken);
-        }
+        await StartupStep.WhenAllCompletedAsync(startup, stoppingToken);
         using var timer = new PeriodicTimer(options.Value.MaintenanceInterval, time);
         do
         {
@@ -54,7 +51,7 @@ public sealed partial class IdentityMaintenance(
         foreach (var key in expiring)
         {
             await outbox.AddAsync(new KeyExpiring(Guid.CreateVersion7(), now, key.Id.ToString(), key.Owner.ToString(), key.Name,
-                new DateTimeOffset(DateTime.SpecifyKind(key.ExpiresAt, DateTimeKind.Utc))), connection, tx, cancellationToken);
+                key.ExpiresAt.AsUtc()), connection, tx, cancellationToken);
         }
 
         await connection.ExecuteAsync(new CommandDefinition("""

@@ -168,7 +168,7 @@ public sealed partial class ProviderManagement(
 
     private static ProviderView View(Row r) => new(r.Id, r.Name, r.Kind, r.BaseUrl,
         JsonSerializer.Deserialize<Dictionary<string, string>>(r.Settings)!, r.CredentialsHint,
-        new DateTimeOffset(DateTime.SpecifyKind(r.CreatedAt, DateTimeKind.Utc)), new DateTimeOffset(DateTime.SpecifyKind(r.UpdatedAt, DateTimeKind.Utc)));
+        r.CreatedAt.AsUtc(), r.UpdatedAt.AsUtc());
 
     /// <summary>Enough to recognise a credential, never enough to use it.</summary>
     internal static string Hint(ProviderCredentialsInput c)

@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using ThinkWatch.Contracts.Identity.V1;
 using ThinkWatch.Identity.Admin;
+using ThinkWatch.Integrations;
 using ThinkWatch.Security;
 
 namespace ThinkWatch.Identity.Providers;
@@ -35,7 +36,7 @@ public sealed class ProviderVaultGrpcService(ProviderManagement providers) : Pro
             var provider = new Provider
             {
                 Id = row.Id.ToString(), Name = row.Name, Kind = row.Kind, BaseUrl = row.BaseUrl ?? "",
-                UpdatedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(row.UpdatedAt, DateTimeKind.Utc)),
+                UpdatedAt = Timestamp.FromDateTimeOffset(row.UpdatedAt.AsUtc()),
                 Credentials = new ProviderCredentials
                 {
                     ApiKey = credentials.ApiKey ?? "", AccessKeyId = credentials.AccessKeyId ?? "",

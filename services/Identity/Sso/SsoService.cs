@@ -155,7 +155,7 @@ public sealed partial class SsoService(
 
     private static string Random(int bytes) => Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(bytes));
 
-    private static byte[] Hash(string value) => SHA256.HashData(Encoding.UTF8.GetBytes(value));
+    private static byte[] Hash(string value) => TokenHash.Of(value);
 
     [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "SSO code exchange with {Provider} failed with status {Status}")]
     private static partial void LogExchangeFailed(ILogger logger, string provider, int status);

@@ -25,7 +25,7 @@ public sealed class TeamManagement(NpgsqlDataSource dataSource, EventOutbox outb
         var members = (await connection.QueryAsync<(Guid TeamId, Guid UserId, bool IsManager)>(new CommandDefinition(
             "SELECT team_id, user_id, is_manager FROM team_members WHERE team_id = ANY(@ids) ORDER BY user_id",
             new { ids = teams.Select(t => t.Id).ToArray() }, cancellationToken: cancellationToken))).ToLookup(m => m.TeamId);
-        return [.. teams.Select(t => new TeamView(t.Id, t.Name, new DateTimeOffset(DateTime.SpecifyKind(t.CreatedAt, DateTimeKind.Utc)),
+        return [.. teams.Select(t => new TeamView(t.Id, t.Name, t.CreatedAt.AsUtc(),
             [.. members[t.Id].Select(m => new TeamMemberView(m.UserId, m.IsManager))]))];
     }
 

@@ -208,7 +208,7 @@ public sealed class UserManagement(NpgsqlDataSource dataSource, PasswordHasher h
             is { } row ? View(row) : null;
 
     private static UserDetails View(Row r) =>
-        new(r.Id, r.Email, r.DisplayName, r.Role, r.Disabled, r.HasPassword, new DateTimeOffset(DateTime.SpecifyKind(r.CreatedAt, DateTimeKind.Utc)), r.TeamIds);
+        new(r.Id, r.Email, r.DisplayName, r.Role, r.Disabled, r.HasPassword, r.CreatedAt.AsUtc(), r.TeamIds);
 
     private static string EscapeLike(string s) => s.Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_");
 }
