@@ -96,17 +96,8 @@ public sealed class IdentityHost : IAsyncDisposable
     {
         var infra = await TestInfrastructure.EnsureStartedAsync();
         var host = new IdentityHost(infra, InfraEndpoints.UniqueName("identity"), extraSettings, network) { RabbitMqUri = infra.RabbitMqUri() };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            using var ready = await host.Http.GetAsync("/health/ready");
-            if (ready.IsSuccessStatusCode)
-            {
-                break;
-            }
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), await ready.Content.ReadAsStringAsync());
-            await Task.Delay(100);
-        }
+        var (status, body) = await ServiceHost<IdentityOptions>.WaitForReadyAsync(host.Http, TimeSpan.FromSeconds(60));
+        Assert.That(status, Is.EqualTo(200), body);
         return host;
     }
 

@@ -31,6 +31,12 @@ public sealed class ServiceHost<TEntryPoint>(IReadOnlyDictionary<string, string?
     public async Task<(int Status, string Body)> WaitForReadyAsync(TimeSpan timeout)
     {
         using var client = CreateClient();
+        return await WaitForReadyAsync(client, timeout);
+    }
+
+    /// <summary>The same, through any client (a service on real sockets).</summary>
+    public static async Task<(int Status, string Body)> WaitForReadyAsync(HttpClient client, TimeSpan timeout)
+    {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {

@@ -107,13 +107,14 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
             UPDATE api_keys SET name = coalesce(@Name, name), allowed_models = coalesce(@AllowedModels, allowed_models),
                    allowed_mcp_tools = coalesce(@AllowedMcpTools, allowed_mcp_tools), expires_at = coalesce(@ExpiresAt, expires_at)
             WHERE id = @id AND revoked_at IS NULL
+            RETURNING key_hash
             """,
             key => new KeyChanged(Guid.CreateVersion7(), time.GetUtcNow(), id.ToString(), key), cancellationToken,
             new { id, Name = request.Name?.Trim(), request.AllowedModels, request.AllowedMcpTools, request.ExpiresAt });
     }
 
     public Task<Outcome<KeyView>> RevokeAsync(Actor actor, Guid id, CancellationToken cancellationToken) =>
-        ChangeAsync(actor, id, "key.revoke", null, "UPDATE api_keys SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL",
+        ChangeAsync(actor, id, "key.revoke", null, "UPDATE api_keys SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL RETURNING key_hash",
             key => new KeyRevoked(Guid.CreateVersion7(), time.GetUtcNow(), id.ToString(), key), cancellationToken, new { id, now = time.GetUtcNow() });
 
     /// <summary>A new key in the same lineage; the old one keeps working for the grace period, then stops.</summary>
@@ -159,12 +160,12 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
         {
             return new Outcome<KeyView>.NotFound();
         }
-        if (await connection.ExecuteAsync(new CommandDefinition(sql, parameters, tx, cancellationToken: cancellationToken)) == 0)
+        // The change returns the key's hash, or nothing when the key is revoked.
+        if (await connection.ExecuteScalarAsync<byte[]>(new CommandDefinition(sql, parameters, tx, cancellationToken: cancellationToken)) is not { } hash)
         {
             return new Outcome<KeyView>.Invalid(new() { ["id"] = ["This key is revoked and cannot change."] });
         }
-        var hash = await connection.ExecuteScalarAsync<byte[]>(new CommandDefinition("SELECT key_hash FROM api_keys WHERE id = @id", new { id }, tx, cancellationToken: cancellationToken));
-        await outbox.AddAsync(@event(Convert.ToHexStringLower(hash!)), connection, tx, cancellationToken);
+        await outbox.AddAsync(@event(Convert.ToHexStringLower(hash)), connection, tx, cancellationToken);
         await audit.RecordAsync(actor, action, "api_key", id.ToString(), details, connection, tx, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         outbox.Flush();
