@@ -125,6 +125,22 @@ public sealed class ProviderVaultTests : SignedInFixture
     }
 
     [Test]
+    public async Task Deleting_a_provider_destroys_its_ciphertext_and_stops_serving_it()
+    {
+        var (_, created) = await Send(Root, "POST", "/api/providers", new { name = "gone", kind = "openai", credentials = new { apiKey = OpenAiKey } });
+        var id = created.GetProperty("id").GetString();
+
+        var (first, _) = await Send(Root, "DELETE", $"/api/providers/{id}");
+        var (second, _) = await Send(Root, "DELETE", $"/api/providers/{id}");
+        var served = await Vault.ListProvidersAsync(new ListProvidersRequest());
+
+        Assert.That(first, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(second, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(served.Providers, Is.Empty);
+        Assert.That(await Host.QueryAsync<int>("SELECT length(credentials) FROM providers"), Is.Zero);
+    }
+
+    [Test]
     public async Task Bad_provider_input_is_refused_field_by_field()
     {
         var (status, body) = await Send(Root, "POST", "/api/providers", new

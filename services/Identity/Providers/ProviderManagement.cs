@@ -144,9 +144,13 @@ public sealed partial class ProviderManagement(
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         // The ciphertext goes with the delete: nothing to decrypt is kept for a removed provider.
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE providers SET deleted_at = @now, credentials = '\\x'::bytea, credentials_hint = '' WHERE id = @id",
-            new { id, now = time.GetUtcNow() }, tx, cancellationToken: cancellationToken));
+        // A concurrent delete got there first: one of the two answers 404, and one event is sent.
+        if (await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE providers SET deleted_at = @now, credentials = '\\x'::bytea, credentials_hint = '' WHERE id = @id AND deleted_at IS NULL",
+                new { id, now = time.GetUtcNow() }, tx, cancellationToken: cancellationToken)) == 0)
+        {
+            return new Outcome<ProviderView>.NotFound();
+        }
         await ChangedAsync(actor, "provider.delete", id, null, connection, tx, cancellationToken);
         return done;
     }
