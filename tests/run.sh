@@ -24,6 +24,19 @@ summary() { # passed failed skipped
   if [ "$3" -gt 0 ]; then echo "$1 passed, $2 failed, $3 skipped"; else echo "$1 passed, $2 failed"; fi
 }
 
+# Prints "  <test>: <message>" for every failed result of one TRX file.
+failed_tests() {
+  awk '
+    /<UnitTestResult / { name = ""; failed = 0
+      if (match($0, /testName="[^"]*"/)) name = substr($0, RSTART + 10, RLENGTH - 11)
+      if ($0 ~ /outcome="Failed"/) failed = 1 }
+    failed && /<Message>/ { inmsg = 1; lines = 0; sub(/.*<Message>/, ""); printf "  %s: ", name }
+    inmsg { line = $0; done = sub(/<\/Message>.*/, "", line)
+      if (lines < 4) print line; lines++
+      if (done) { inmsg = 0; failed = 0 } }
+  ' "$1"
+}
+
 stop_infra() { bash infra/infra.sh down "${INFRA_ARGS[@]}" >/dev/null 2>&1 || true; }
 
 if ! command -v dotnet >/dev/null; then
@@ -66,7 +79,7 @@ bash infra/infra.sh status "${INFRA_ARGS[@]}"
 log "Testing"
 rm -rf "$RESULTS"
 dotnet test ThinkWatch.slnx --no-build -c Debug --results-directory "$RESULTS" \
-  --logger "trx" --logger "console;verbosity=normal" "$@"
+  --logger "trx" --logger "console;verbosity=minimal" "$@"
 TEST_EXIT=$?
 
 log "Results"
@@ -88,6 +101,10 @@ fi
 if [ "$TEST_EXIT" -ne 0 ] && [ "$failed" -eq 0 ]; then
   echo "dotnet test exited $TEST_EXIT without a failed test in the reports" >&2
   failed=1
+fi
+if [ "$failed" -gt 0 ]; then
+  echo "Failed tests (first lines of each message; full output in $RESULTS/*.trx):"
+  for trx in "$RESULTS"/*.trx; do [ -e "$trx" ] && failed_tests "$trx"; done
 fi
 summary "$passed" "$failed" "$skipped"
 [ "$failed" -eq 0 ]
