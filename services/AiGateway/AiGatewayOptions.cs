@@ -21,4 +21,16 @@ public sealed class AiGatewayOptions
     /// <summary>How long a refusal is remembered (a key created a moment ago is not refused for long).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan RejectionCacheTtl { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the provider list is reloaded from Identity even without a change event.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ProviderRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long connecting to an upstream may take before the next one is tried.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
+    public TimeSpan UpstreamConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>max_tokens sent to upstreams that require it (Anthropic) when the client set none.</summary>
+    [Range(1, 1_000_000)]
+    public int DefaultMaxTokens { get; set; } = 4096;
 }

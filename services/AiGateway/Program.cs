@@ -1,3 +1,4 @@
+using ThinkWatch.AiGateway.Apis;
 using ThinkWatch.AiGateway.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -8,5 +9,6 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.MapChatApi();
 
 app.Run();

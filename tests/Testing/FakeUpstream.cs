@@ -31,6 +31,13 @@ public sealed class FakeUpstream : IAsyncDisposable
         return fake;
     }
 
+    /// <summary>Forgets every scripted route and recorded request (for fixtures shared by several tests).</summary>
+    public void Reset()
+    {
+        _routes.Clear();
+        _requests.Clear();
+    }
+
     /// <summary>Script the answers to METHOD PATH (exact path, query ignored).</summary>
     public FakeRoute On(string method, string path) => _routes.GetOrAdd($"{method} {path}", _ => new FakeRoute());
 

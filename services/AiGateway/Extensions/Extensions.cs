@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using MassTransit;
 using ThinkWatch.AiGateway.Keys;
+using ThinkWatch.AiGateway.Proxy;
+using ThinkWatch.AiGateway.Routing;
 using ThinkWatch.Contracts.Identity.V1;
 using ThinkWatch.Integrations;
 using ThinkWatch.Security;
@@ -28,10 +30,22 @@ public static class Extensions
         builder.Services.AddMemoryCache();
         builder.AddInternalGrpcClient<KeyService.KeyServiceClient>("identity");
         builder.Services.AddSingleton<KeyAuthenticator>();
-        // Key events on a queue of this instance's own: every replica must drop its cached copy.
+        builder.AddInternalGrpcClient<ProviderVault.ProviderVaultClient>("identity");
+        builder.Services.AddSingleton<ProviderCatalog>();
+        builder.Services.AddSingleton<UpstreamHttp>();
+        builder.Services.AddSingleton<ChatPipeline>();
+        // Key and provider events on a queue of this instance's own: every replica must drop its cached copies.
         builder.AddRabbitMqBus(BusName,
-            bus => bus.AddConsumer<KeyEventsConsumer>().ExcludeFromConfigureEndpoints(),
-            (context, cfg) => cfg.ReceiveEndpoint(new TemporaryEndpointDefinition("aigateway-keys"), e => e.ConfigureConsumer<KeyEventsConsumer>(context)));
+            bus =>
+            {
+                bus.AddConsumer<KeyEventsConsumer>().ExcludeFromConfigureEndpoints();
+                bus.AddConsumer<ProviderEventsConsumer>().ExcludeFromConfigureEndpoints();
+            },
+            (context, cfg) => cfg.ReceiveEndpoint(new TemporaryEndpointDefinition("aigateway"), e =>
+            {
+                e.ConfigureConsumer<KeyEventsConsumer>(context);
+                e.ConfigureConsumer<ProviderEventsConsumer>(context);
+            }));
         return builder;
     }
 

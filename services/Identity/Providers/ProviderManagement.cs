@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Dapper;
 using Npgsql;
 using ThinkWatch.Contracts.Events;
+using ThinkWatch.Contracts.Providers;
 using ThinkWatch.Identity.Admin;
 using ThinkWatch.Identity.Setup;
 using ThinkWatch.Integrations;

@@ -1,0 +1,15 @@
+using ThinkWatch.AiGateway.Proxy;
+
+namespace ThinkWatch.AiGateway.Apis;
+
+/// <summary>The model endpoints clients and SDKs call, in OpenAI and Anthropic formats on one port.</summary>
+public static class ChatApi
+{
+    public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1");
+        v1.MapPost("/chat/completions", (HttpContext context, ChatPipeline pipeline) => pipeline.HandleAsync(context, ClientFormat.OpenAiChat));
+        v1.MapPost("/messages", (HttpContext context, ChatPipeline pipeline) => pipeline.HandleAsync(context, ClientFormat.Anthropic));
+        return app;
+    }
+}

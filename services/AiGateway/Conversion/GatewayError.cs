@@ -1,0 +1,47 @@
+namespace ThinkWatch.AiGateway.Conversion;
+
+public enum ErrorKind
+{
+    InvalidRequest,
+    Authentication,
+    Permission,
+    NotFound,
+    RequestTooLarge,
+    RateLimited,
+    Api,
+    Overloaded,
+    UpstreamTimeout,
+}
+
+/// <summary>An error for the client, written in its API's shape (see Errors) with the matching status.</summary>
+public sealed record GatewayError(ErrorKind Kind, string Message, string? Param = null, TimeSpan? RetryAfter = null, int? UpstreamStatus = null)
+{
+    public int Status => UpstreamStatus ?? Kind switch
+    {
+        ErrorKind.InvalidRequest => 400,
+        ErrorKind.Authentication => 401,
+        ErrorKind.Permission => 403,
+        ErrorKind.NotFound => 404,
+        ErrorKind.RequestTooLarge => 413,
+        ErrorKind.RateLimited => 429,
+        ErrorKind.Overloaded => 503,
+        ErrorKind.UpstreamTimeout => 504,
+        _ => 502,
+    };
+
+    public static GatewayError Invalid(string message, string? param = null) => new(ErrorKind.InvalidRequest, message, param);
+
+    /// <summary>A feature of the request that the chosen upstream cannot express.</summary>
+    public static GatewayError Unsupported(string feature, string upstream) =>
+        new(ErrorKind.InvalidRequest, $"{feature} cannot be sent to {upstream}: it has no equivalent there, and the gateway does not drop it silently.");
+}
+
+/// <summary>Thrown while reading or converting a request; the endpoint turns it into the client's error shape.</summary>
+public sealed class GatewayException(GatewayError error) : Exception(error.Message)
+{
+    public GatewayError Error { get; } = error;
+
+    public static GatewayException Invalid(string message, string? param = null) => new(GatewayError.Invalid(message, param));
+
+    public static GatewayException Unsupported(string feature, string upstream) => new(GatewayError.Unsupported(feature, upstream));
+}

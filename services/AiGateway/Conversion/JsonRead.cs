@@ -1,0 +1,97 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace ThinkWatch.AiGateway.Conversion;
+
+/// <summary>Typed reads from a request body that name the offending field when the type is wrong.</summary>
+internal static class JsonRead
+{
+    public static JsonNode? Get(JsonObject o, string name) => o.TryGetPropertyValue(name, out var v) ? v : null;
+
+    public static string? String(JsonObject o, string name, string path)
+    {
+        var node = Get(o, name);
+        if (node is null)
+        {
+            return null;
+        }
+        return node is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw Wrong(path, name, "a string");
+    }
+
+    public static string RequiredString(JsonObject o, string name, string path) =>
+        String(o, name, path) ?? throw GatewayException.Invalid($"'{Join(path, name)}' is required.", Join(path, name));
+
+    public static double? Number(JsonObject o, string name, string path)
+    {
+        var node = Get(o, name);
+        if (node is null)
+        {
+            return null;
+        }
+        return node is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : throw Wrong(path, name, "a number");
+    }
+
+    public static int? Integer(JsonObject o, string name, string path)
+    {
+        var node = Get(o, name);
+        if (node is null)
+        {
+            return null;
+        }
+        return node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<int>(out var i) ? i : throw Wrong(path, name, "an integer");
+    }
+
+    public static bool? Bool(JsonObject o, string name, string path)
+    {
+        var node = Get(o, name);
+        if (node is null)
+        {
+            return null;
+        }
+        return node is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False ? v.GetValue<bool>() : throw Wrong(path, name, "true or false");
+    }
+
+    public static JsonArray? Array(JsonObject o, string name, string path)
+    {
+        var node = Get(o, name);
+        return node is null ? null : node as JsonArray ?? throw Wrong(path, name, "an array");
+    }
+
+    public static JsonObject? Object(JsonObject o, string name, string path)
+    {
+        var node = Get(o, name);
+        return node is null ? null : node as JsonObject ?? throw Wrong(path, name, "an object");
+    }
+
+    public static JsonObject Item(JsonNode? node, string path) =>
+        node as JsonObject ?? throw GatewayException.Invalid($"'{path}' must be an object.", path);
+
+    /// <summary>A string or an array of strings (stop sequences).</summary>
+    public static List<string> Strings(JsonObject o, string name, string path)
+    {
+        return Get(o, name) switch
+        {
+            null => [],
+            JsonValue v when v.TryGetValue<string>(out var s) => [s],
+            JsonArray a => [.. a.Select((n, i) => n is JsonValue sv && sv.TryGetValue<string>(out var s) ? s : throw Wrong(path, $"{name}[{i}]", "a string"))],
+            _ => throw Wrong(path, name, "a string or an array of strings"),
+        };
+    }
+
+    public static string Join(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
+
+    private static GatewayException Wrong(string path, string name, string expected) =>
+        GatewayException.Invalid($"'{Join(path, name)}' must be {expected}.", Join(path, name));
+
+    /// <summary>Refuses fields the conversion does not know: better a clear 400 than a silently lost instruction.</summary>
+    public static void OnlyKnown(JsonObject o, IReadOnlySet<string> known, string path, string target)
+    {
+        foreach (var (name, value) in o)
+        {
+            if (value is not null && !known.Contains(name))
+            {
+                throw GatewayException.Unsupported($"'{Join(path, name)}'", target);
+            }
+        }
+    }
+}

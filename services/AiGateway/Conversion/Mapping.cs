@@ -1,0 +1,52 @@
+namespace ThinkWatch.AiGateway.Conversion;
+
+/// <summary>Small mappings shared by the formats.</summary>
+internal static class Mapping
+{
+    /// <summary>OpenAI reasoning effort ⇄ a thinking budget in tokens (documented in docs/conversion-matrix.md).</summary>
+    public static int BudgetFor(string effort) => effort switch
+    {
+        "minimal" => 1024,
+        "low" => 2048,
+        "medium" => 8192,
+        "high" => 24576,
+        _ => throw GatewayException.Invalid($"'reasoning_effort' must be minimal, low, medium or high, not '{effort}'.", "reasoning_effort"),
+    };
+
+    public static string EffortFor(int budget) => budget switch
+    {
+        <= 1024 => "minimal",
+        <= 4096 => "low",
+        <= 16384 => "medium",
+        _ => "high",
+    };
+
+    public static string DataUrl(string mediaType, string data) => $"data:{mediaType};base64,{data}";
+
+    /// <summary>Splits "data:image/png;base64,AAAA" into media type and data; null for other URLs.</summary>
+    public static (string MediaType, string Data)? ParseDataUrl(string url)
+    {
+        if (!url.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        var comma = url.IndexOf(',', StringComparison.Ordinal);
+        var header = comma < 0 ? "" : url[5..comma];
+        if (comma < 0 || !header.EndsWith(";base64", StringComparison.OrdinalIgnoreCase))
+        {
+            throw GatewayException.Invalid("A data URL must be base64-encoded: data:<media type>;base64,<data>.");
+        }
+        return (header[..^7], url[(comma + 1)..]);
+    }
+
+    /// <summary>The text of parts that may only be text (system prompts, OpenAI tool results).</summary>
+    public static string TextOnly(IEnumerable<Part> parts, string what, string upstream)
+    {
+        var texts = new List<string>();
+        foreach (var part in parts)
+        {
+            texts.Add(part is TextPart t ? t.Text : throw GatewayException.Unsupported($"{what} other than text", upstream));
+        }
+        return string.Join("\n\n", texts);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Net.Http.Headers;
+using ThinkWatch.AiGateway.Routing;
+using ThinkWatch.Contracts.Providers;
+
+namespace ThinkWatch.AiGateway.Proxy;
+
+/// <summary>Where and how to call a provider: URL, credentials, version headers. Only the provider's own credentials go to it.</summary>
+public static class UpstreamRequests
+{
+    public const string DefaultAnthropicVersion = "2023-06-01";
+
+    public static HttpRequestMessage Chat(UpstreamRoute route, byte[] body, HttpRequest client)
+    {
+        var provider = route.Provider;
+        var request = new HttpRequestMessage(HttpMethod.Post, ChatUri(provider))
+        {
+            Version = System.Net.HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
+            Content = new ByteArrayContent(body),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        switch (provider.Kind)
+        {
+            case ProviderKinds.Anthropic:
+                request.Headers.TryAddWithoutValidation("x-api-key", provider.Credentials.ApiKey);
+                var version = client.Headers["anthropic-version"].ToString();
+                request.Headers.TryAddWithoutValidation("anthropic-version", version.Length > 0 ? version : DefaultAnthropicVersion);
+                if (client.Headers["anthropic-beta"].ToString() is { Length: > 0 } beta)
+                {
+                    request.Headers.TryAddWithoutValidation("anthropic-beta", beta);
+                }
+                break;
+            case ProviderKinds.AzureOpenAi:
+                request.Headers.TryAddWithoutValidation("api-key", provider.Credentials.ApiKey);
+                break;
+            default:
+                if (!string.IsNullOrEmpty(provider.Credentials.ApiKey))
+                {
+                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", provider.Credentials.ApiKey);
+                }
+                break;
+        }
+        return request;
+    }
+
+    private static Uri ChatUri(UpstreamProvider provider) => provider.Kind switch
+    {
+        ProviderKinds.Anthropic => new Uri((provider.BaseUrl ?? "https://api.anthropic.com") + "/v1/messages"),
+        ProviderKinds.OpenAi => new Uri((provider.BaseUrl ?? "https://api.openai.com/v1") + "/chat/completions"),
+        _ => new Uri(provider.BaseUrl + "/chat/completions"),
+    };
+}
