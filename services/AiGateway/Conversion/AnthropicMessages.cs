@@ -364,13 +364,13 @@ public static class AnthropicMessages
         _ => "end_turn",
     };
 
-    internal static Usage? UsageFrom(JsonObject? usage) => usage is null ? null : new Usage(
+    public static Usage? UsageFrom(JsonObject? usage) => usage is null ? null : new Usage(
         (long?)Get(usage, "input_tokens") ?? 0,
         (long?)Get(usage, "output_tokens") ?? 0,
         (long?)Get(usage, "cache_read_input_tokens") ?? 0,
         (long?)Get(usage, "cache_creation_input_tokens") ?? 0);
 
-    internal static JsonObject UsageJson(Usage usage) => new()
+    public static JsonObject UsageJson(Usage usage) => new()
     {
         ["input_tokens"] = usage.Input,
         ["output_tokens"] = usage.Output,

@@ -427,7 +427,7 @@ public static class OpenAiChat
         _ => "stop",
     };
 
-    internal static Usage? UsageFrom(JsonObject? usage)
+    public static Usage? UsageFrom(JsonObject? usage)
     {
         if (usage is null)
         {
@@ -439,7 +439,7 @@ public static class OpenAiChat
         return new Usage(prompt - cached, completion, cached, 0, reasoning);
     }
 
-    internal static JsonObject UsageJson(Usage usage) => new()
+    public static JsonObject UsageJson(Usage usage) => new()
     {
         ["prompt_tokens"] = usage.TotalInput,
         ["completion_tokens"] = usage.Output,

@@ -126,7 +126,7 @@ public sealed partial class ChatPipeline(
                 body["model"] = route.UpstreamModel;
                 changed = true;
             }
-            return new Call(changed ? JsonSerializer.SerializeToUtf8Bytes(body) : original, stream, wantsUsage, true, model);
+            return new Call(changed ? JsonWire.Bytes(body) : original, stream, wantsUsage, true, model);
         }
         var target = $"{UpstreamName(route.Format)} (provider '{route.Provider.Name}')";
         var request = format switch
@@ -139,7 +139,7 @@ public sealed partial class ChatPipeline(
             UpstreamFormat.Anthropic => AnthropicMessages.WriteRequest(request, route.UpstreamModel, target, options.Value.DefaultMaxTokens),
             _ => OpenAiChat.WriteRequest(request, route.UpstreamModel, target, legacyMaxTokens: route.Provider.Kind == ProviderKinds.OpenAiCompatible),
         };
-        return new Call(JsonSerializer.SerializeToUtf8Bytes(upstreamBody), request.Stream, request.StreamUsage, false, model);
+        return new Call(JsonWire.Bytes(upstreamBody), request.Stream, request.StreamUsage, false, model);
     }
 
     private static string UpstreamName(UpstreamFormat format) => format == UpstreamFormat.Anthropic ? AnthropicMessages.Name : OpenAiChat.Name;
@@ -179,7 +179,7 @@ public sealed partial class ChatPipeline(
             var converted = format == ClientFormat.Anthropic
                 ? AnthropicMessages.WriteResponse(response, call.ClientModel)
                 : OpenAiChat.WriteResponse(response, call.ClientModel, time.GetUtcNow().ToUnixTimeSeconds());
-            bytes = JsonSerializer.SerializeToUtf8Bytes(converted);
+            bytes = JsonWire.Bytes(converted);
         }
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json";
@@ -293,7 +293,7 @@ public sealed partial class ChatPipeline(
         }
         var body = format == ClientFormat.Anthropic ? AnthropicMessages.Error(error) : OpenAiChat.Error(error);
         context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(body), context.RequestAborted);
+        await context.Response.Body.WriteAsync(JsonWire.Bytes(body), context.RequestAborted);
     }
 
     [LoggerMessage(EventId = 4201, Level = LogLevel.Information, Message = "Client left before {Path} completed; the upstream call was cancelled")]

@@ -219,7 +219,7 @@ public sealed class AnthropicDecoder : StreamDecoder
 public sealed class OpenAiChatEncoder(string model, long created, bool includeUsage) : StreamEncoder
 {
     private readonly Dictionary<int, int> _tools = [];
-    private readonly Utf8JsonWriter _json = new(new ArrayBufferWriter<byte>(1));
+    private readonly Utf8JsonWriter _json = new(new ArrayBufferWriter<byte>(1), JsonWire.WriterOptions);
     private string _id = "chatcmpl-gateway";
     private Usage _usage = Usage.None;
 
@@ -294,7 +294,7 @@ public sealed class OpenAiChatEncoder(string model, long created, bool includeUs
 
 public sealed class AnthropicEncoder(string model) : StreamEncoder
 {
-    private readonly Utf8JsonWriter _json = new(new ArrayBufferWriter<byte>(1));
+    private readonly Utf8JsonWriter _json = new(new ArrayBufferWriter<byte>(1), JsonWire.WriterOptions);
     private StreamFinished? _finished;
     private Usage _usage = Usage.None;
 
