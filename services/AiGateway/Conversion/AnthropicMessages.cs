@@ -381,6 +381,6 @@ public static class AnthropicMessages
     public static JsonObject Error(GatewayError error) => new()
     {
         ["type"] = "error",
-        ["error"] = new JsonObject { ["type"] = OpenAiChat.ErrorType(error.Kind), ["message"] = error.Message },
+        ["error"] = new JsonObject { ["type"] = error.Type, ["message"] = error.Message },
     };
 }

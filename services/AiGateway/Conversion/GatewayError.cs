@@ -29,6 +29,20 @@ public sealed record GatewayError(ErrorKind Kind, string Message, string? Param 
         _ => 502,
     };
 
+    /// <summary>Anthropic's error type names, used in both shapes (OpenAI clients read the message and the status).</summary>
+    public string Type => Kind switch
+    {
+        ErrorKind.InvalidRequest => "invalid_request_error",
+        ErrorKind.Authentication => "authentication_error",
+        ErrorKind.Permission => "permission_error",
+        ErrorKind.NotFound => "not_found_error",
+        ErrorKind.RequestTooLarge => "request_too_large",
+        ErrorKind.RateLimited => "rate_limit_error",
+        ErrorKind.Overloaded => "overloaded_error",
+        ErrorKind.UpstreamTimeout => "timeout_error",
+        _ => "api_error",
+    };
+
     public static GatewayError Invalid(string message, string? param = null) => new(ErrorKind.InvalidRequest, message, param);
 
     /// <summary>A feature of the request that the chosen upstream cannot express.</summary>

@@ -8,48 +8,29 @@ internal static class JsonRead
 {
     public static JsonNode? Get(JsonObject o, string name) => o.TryGetPropertyValue(name, out var v) ? v : null;
 
-    public static string? String(JsonObject o, string name, string path)
-    {
-        var node = Get(o, name);
-        if (node is null)
-        {
-            return null;
-        }
-        return node is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw Wrong(path, name, "a string");
-    }
+    public static string? String(JsonObject o, string name, string path) =>
+        Scalar(o, name, path, "a string", v => v.GetValueKind() == JsonValueKind.String, v => v.GetValue<string>());
 
     public static string RequiredString(JsonObject o, string name, string path) =>
         String(o, name, path) ?? throw GatewayException.Invalid($"'{Join(path, name)}' is required.", Join(path, name));
 
-    public static double? Number(JsonObject o, string name, string path)
-    {
-        var node = Get(o, name);
-        if (node is null)
-        {
-            return null;
-        }
-        return node is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : throw Wrong(path, name, "a number");
-    }
+    public static double? Number(JsonObject o, string name, string path) =>
+        Scalar(o, name, path, "a number", v => v.GetValueKind() == JsonValueKind.Number, v => (double?)v.GetValue<double>());
 
-    public static int? Integer(JsonObject o, string name, string path)
-    {
-        var node = Get(o, name);
-        if (node is null)
-        {
-            return null;
-        }
-        return node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<int>(out var i) ? i : throw Wrong(path, name, "an integer");
-    }
+    public static int? Integer(JsonObject o, string name, string path) =>
+        Scalar(o, name, path, "an integer", v => v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<int>(out _), v => (int?)v.GetValue<int>());
 
-    public static bool? Bool(JsonObject o, string name, string path)
-    {
-        var node = Get(o, name);
-        if (node is null)
+    public static bool? Bool(JsonObject o, string name, string path) =>
+        Scalar(o, name, path, "true or false", v => v.GetValueKind() is JsonValueKind.True or JsonValueKind.False, v => (bool?)v.GetValue<bool>());
+
+    /// <summary>An absent or null field is null; a value of another kind is a 400 naming the field.</summary>
+    private static T? Scalar<T>(JsonObject o, string name, string path, string expected, Func<JsonValue, bool> accepts, Func<JsonValue, T> read) =>
+        Get(o, name) switch
         {
-            return null;
-        }
-        return node is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False ? v.GetValue<bool>() : throw Wrong(path, name, "true or false");
-    }
+            null => default,
+            JsonValue v when accepts(v) => read(v),
+            _ => throw Wrong(path, name, expected),
+        };
 
     public static JsonArray? Array(JsonObject o, string name, string path)
     {

@@ -210,7 +210,8 @@ public static class OpenAiChat
         {
             if (message.Role == Role.Assistant)
             {
-                messages.Add(AssistantMessage(message));
+                // Another vendor's reasoning (signed thinking blocks) means nothing to an OpenAI model: not sent.
+                messages.Add(AssistantMessage(message.Parts));
                 continue;
             }
             foreach (var result in message.Parts.OfType<ToolResultPart>())
@@ -291,12 +292,12 @@ public static class OpenAiChat
         return body;
     }
 
-    private static JsonObject AssistantMessage(Message message)
+    /// <summary>Text joined into content, tool calls as tool_calls: the assistant message of requests and answers alike.</summary>
+    private static JsonObject AssistantMessage(IReadOnlyList<Part> parts)
     {
-        // Another vendor's reasoning (signed thinking blocks) means nothing to an OpenAI model: not sent.
-        var text = string.Concat(message.Parts.OfType<TextPart>().Select(t => t.Text));
+        var text = string.Concat(parts.OfType<TextPart>().Select(t => t.Text));
         var result = new JsonObject { ["role"] = "assistant", ["content"] = text.Length > 0 ? text : null };
-        var calls = message.Parts.OfType<ToolCallPart>().ToList();
+        var calls = parts.OfType<ToolCallPart>().ToList();
         if (calls.Count > 0)
         {
             result["tool_calls"] = new JsonArray([.. calls.Select(c => (JsonNode)new JsonObject
@@ -383,22 +384,12 @@ public static class OpenAiChat
 
     public static JsonObject WriteResponse(ChatResponse response, string model, long created)
     {
-        var text = string.Concat(response.Content.OfType<TextPart>().Select(t => t.Text));
-        var message = new JsonObject { ["role"] = "assistant", ["content"] = text.Length > 0 ? text : null, ["refusal"] = null };
+        var message = AssistantMessage(response.Content);
+        message["refusal"] = null;
         var reasoning = string.Concat(response.Content.OfType<ThinkingPart>().Select(t => t.Text));
         if (reasoning.Length > 0)
         {
             message["reasoning_content"] = reasoning;
-        }
-        var calls = response.Content.OfType<ToolCallPart>().ToList();
-        if (calls.Count > 0)
-        {
-            message["tool_calls"] = new JsonArray([.. calls.Select(c => (JsonNode)new JsonObject
-            {
-                ["id"] = c.Id,
-                ["type"] = "function",
-                ["function"] = new JsonObject { ["name"] = c.Name, ["arguments"] = c.Arguments },
-            })]);
         }
         return new JsonObject
         {
@@ -453,7 +444,7 @@ public static class OpenAiChat
         ["error"] = new JsonObject
         {
             ["message"] = error.Message,
-            ["type"] = ErrorType(error.Kind),
+            ["type"] = error.Type,
             ["param"] = error.Param,
             ["code"] = error.Kind switch
             {
@@ -463,19 +454,5 @@ public static class OpenAiChat
                 _ => null,
             },
         },
-    };
-
-    /// <summary>Anthropic's error type names, shared by both shapes (OpenAI clients read message and status).</summary>
-    internal static string ErrorType(ErrorKind kind) => kind switch
-    {
-        ErrorKind.InvalidRequest => "invalid_request_error",
-        ErrorKind.Authentication => "authentication_error",
-        ErrorKind.Permission => "permission_error",
-        ErrorKind.NotFound => "not_found_error",
-        ErrorKind.RequestTooLarge => "request_too_large",
-        ErrorKind.RateLimited => "rate_limit_error",
-        ErrorKind.Overloaded => "overloaded_error",
-        ErrorKind.UpstreamTimeout => "timeout_error",
-        _ => "api_error",
     };
 }
