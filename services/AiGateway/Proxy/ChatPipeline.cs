@@ -57,7 +57,7 @@ public sealed partial class ChatPipeline(
             throw new GatewayException(new GatewayError(ErrorKind.NotFound, $"The model '{model}' does not exist or no provider serves it.", "model"));
         }
         var route = routes[0];
-        var call = Prepare(format, route, body, bytes);
+        var call = Prepare(format, route, model, body, bytes);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         timeout.CancelAfter(options.Value.UpstreamIdleTimeout);
@@ -102,9 +102,8 @@ public sealed partial class ChatPipeline(
     /// <summary>What goes upstream, and how to read what comes back.</summary>
     private sealed record Call(byte[] Body, bool Stream, bool ClientWantsUsage, bool PassThrough, string ClientModel);
 
-    private Call Prepare(ClientFormat format, UpstreamRoute route, JsonObject body, byte[] original)
+    private Call Prepare(ClientFormat format, UpstreamRoute route, string model, JsonObject body, byte[] original)
     {
-        var model = (string)body["model"]!;
         var passThrough = (format, route.Format) is (ClientFormat.OpenAiChat, UpstreamFormat.OpenAiChat) or (ClientFormat.Anthropic, UpstreamFormat.Anthropic);
         if (passThrough)
         {
@@ -201,7 +200,6 @@ public sealed partial class ChatPipeline(
         StreamEncoder? encoder = call.PassThrough ? null
             : format == ClientFormat.Anthropic ? new AnthropicEncoder(call.ClientModel)
             : new OpenAiChatEncoder(call.ClientModel, time.GetUtcNow().ToUnixTimeSeconds(), call.ClientWantsUsage);
-        var inspect = format == ClientFormat.Anthropic ? "\"message_"u8.ToArray() : "\"usage\":{"u8.ToArray();
         var events = new List<StreamEvent>();
         var writer = response.BodyWriter;
         var idle = options.Value.UpstreamIdleTimeout;
@@ -220,7 +218,7 @@ public sealed partial class ChatPipeline(
                     if (encoder is null)
                     {
                         var skip = false;
-                        if (Sse.Contains(raw, inspect) || (format == ClientFormat.OpenAiChat && Sse.Contains(raw, "[DONE]"u8)))
+                        if (CarriesUsageOrEnd(raw, format))
                         {
                             var (name, data) = Sse.Parse(raw);
                             decoder.Decode(name, data, events);
@@ -270,6 +268,11 @@ public sealed partial class ChatPipeline(
             await writer.FlushAsync(context.RequestAborted);
         }
     }
+
+    /// <summary>Whether a forwarded event must be decoded: it may carry usage, or it ends the stream.</summary>
+    private static bool CarriesUsageOrEnd(in ReadOnlySequence<byte> raw, ClientFormat format) => format == ClientFormat.Anthropic
+        ? Sse.Contains(raw, "\"message_"u8)
+        : Sse.Contains(raw, "\"usage\":{"u8) || Sse.Contains(raw, "[DONE]"u8);
 
     /// <summary>Encodes decoded events (conversion) and reports whether the upstream finished its stream.</summary>
     private static bool Drain(List<StreamEvent> events, StreamEncoder? encoder, IBufferWriter<byte> writer)

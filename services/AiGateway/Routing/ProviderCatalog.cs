@@ -28,17 +28,17 @@ public sealed partial class ProviderCatalog(ProviderVault.ProviderVaultClient va
 
     public async ValueTask<IReadOnlyList<UpstreamProvider>> GetAsync(CancellationToken cancellationToken)
     {
-        var current = _providers;
-        if (current is not null && !_stale && time.GetUtcNow() - _loadedAt < options.Value.ProviderRefreshInterval)
+        if (Fresh() is { } current)
         {
             return current;
         }
         await _reload.WaitAsync(cancellationToken);
         try
         {
-            if (_providers is { } fresh && !_stale && time.GetUtcNow() - _loadedAt < options.Value.ProviderRefreshInterval)
+            // Another request may have reloaded while this one waited.
+            if (Fresh() is { } reloaded)
             {
-                return fresh;
+                return reloaded;
             }
             _stale = false;
             var answer = await vault.ListProvidersAsync(new ListProvidersRequest(), cancellationToken: cancellationToken);
@@ -61,6 +61,9 @@ public sealed partial class ProviderCatalog(ProviderVault.ProviderVaultClient va
             _reload.Release();
         }
     }
+
+    private IReadOnlyList<UpstreamProvider>? Fresh() =>
+        !_stale && time.GetUtcNow() - _loadedAt < options.Value.ProviderRefreshInterval ? _providers : null;
 
     [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Reloading providers from Identity failed ({Status}); serving the last list")]
     private static partial void LogReloadFailed(ILogger logger, Grpc.Core.StatusCode status);
