@@ -88,12 +88,15 @@ public sealed class PostgresMigrator(NpgsqlDataSource dataSource, string connect
             newlyApplied.Add(migration.Id);
         }
         await tx.CommitAsync(cancellationToken);
-        // Connections opened before the schema existed (readiness probes while this ran) resolved
-        // their search_path without it and could keep missing the new tables: start the pool afresh.
-        dataSource.Clear();
         if (newlyApplied.Count == 0)
         {
             Log.MigrationsUpToDate(logger, Schema, migrations.Count);
+        }
+        else
+        {
+            // Connections opened before the schema existed (readiness probes while this ran) resolved
+            // their search_path without it and could keep missing the new tables: start the pool afresh.
+            dataSource.Clear();
         }
         return newlyApplied;
     }
