@@ -23,6 +23,7 @@ public sealed class GatewayHost : IAsyncDisposable
     public FakeUpstream Upstream { get; private set; } = null!;
     public Uri Address { get; private set; } = null!;
     public string Key { get; private set; } = null!;
+    public IServiceProvider Services => _host.Services;
 
     public static async Task<GatewayHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
@@ -35,7 +36,7 @@ public sealed class GatewayHost : IAsyncDisposable
         gateway.Admin = await gateway.Identity.SetUpAsync();
         await gateway.AddProviderAsync("openai-main", "openai", new Uri(gateway.Upstream.BaseAddress, "v1").ToString(), OpenAiUpstreamKey);
         await gateway.AddProviderAsync("anthropic-main", "anthropic", gateway.Upstream.BaseAddress.ToString().TrimEnd('/'), AnthropicUpstreamKey);
-        gateway.Key = await gateway.CreateKeyAsync(["*"]);
+        (_, gateway.Key) = await gateway.CreateKeyAsync(["*"]);
 
         var port = ServiceReadinessTests<AiGatewayOptions>.ClosedPort();
         gateway._host = new ServiceHost<AiGatewayOptions>(new Dictionary<string, string?>
@@ -63,13 +64,13 @@ public sealed class GatewayHost : IAsyncDisposable
         Assert.That(response.IsSuccessStatusCode, Is.True, await response.Content.ReadAsStringAsync());
     }
 
-    /// <summary>A new key for the gateway with these allowed model patterns.</summary>
-    public async Task<string> CreateKeyAsync(string[] allowedModels, string[]? surfaces = null)
+    /// <summary>A new key for the gateway with these allowed model patterns: its id and its secret.</summary>
+    public async Task<(string Id, string Secret)> CreateKeyAsync(string[] allowedModels, string[]? surfaces = null)
     {
         using var response = await Admin.PostAsJsonAsync("/api/keys", new { name = "agent", surfaces = surfaces ?? ["ai_gateway"], allowedModels });
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.That(response.IsSuccessStatusCode, Is.True, body.ToString());
-        return body.GetProperty("secret").GetString()!;
+        return (body.GetProperty("key").GetProperty("id").GetString()!, body.GetProperty("secret").GetString()!);
     }
 
     public async ValueTask DisposeAsync()

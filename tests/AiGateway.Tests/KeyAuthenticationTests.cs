@@ -1,11 +1,7 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using ThinkWatch.AiGateway.Keys;
 using ThinkWatch.Contracts.Identity.V1;
-using ThinkWatch.Identity.Testing;
-using ThinkWatch.Testing;
 
 namespace ThinkWatch.AiGateway.Tests;
 
@@ -13,45 +9,19 @@ namespace ThinkWatch.AiGateway.Tests;
 [TestFixture]
 public sealed class KeyAuthenticationTests
 {
-    private IdentityHost _identity = null!;
-    private HttpClient _admin = null!;
-    private ServiceHost<AiGatewayOptions> _gateway = null!;
+    private GatewayHost _gateway = null!;
 
     [SetUp]
-    public async Task Start()
-    {
-        var infra = await TestInfrastructure.EnsureStartedAsync();
-        _identity = await IdentityHost.StartAsync(network: true);
-        _admin = await _identity.SetUpAsync();
-        _gateway = new ServiceHost<AiGatewayOptions>(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:aigatewaydb"] = infra.PostgresConnectionString(InfraEndpoints.UniqueName("gateway")),
-            ["ConnectionStrings:rabbitmq"] = infra.RabbitMqUri(),
-            ["services:identity:grpc:0"] = _identity.GrpcAddress!.ToString().TrimEnd('/'),
-            ["InternalAuth:Token"] = IdentityHost.InternalToken,
-            // Far longer than any test: only Identity's event can drop a cached principal.
-            ["AiGateway:KeyCacheTtl"] = "00:10:00",
-        });
-        var (status, body) = await _gateway.WaitForReadyAsync(TimeSpan.FromSeconds(60));
-        Assert.That(status, Is.EqualTo(200), body);
-    }
+    public async Task Start() =>
+        // Far longer than any test: only Identity's event can drop a cached principal.
+        _gateway = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["AiGateway:KeyCacheTtl"] = "00:10:00" });
 
     [TearDown]
-    public async Task Stop()
-    {
-        await _gateway.DisposeAsync();
-        _admin.Dispose();
-        await _identity.DisposeAsync();
-    }
+    public async Task Stop() => await _gateway.DisposeAsync();
 
     private KeyAuthenticator Authenticator => _gateway.Services.GetRequiredService<KeyAuthenticator>();
 
-    private async Task<(string Id, string Secret)> CreateKey()
-    {
-        using var response = await _admin.PostAsJsonAsync("/api/keys", new { name = "agent", surfaces = new[] { "ai_gateway" }, allowedModels = new[] { "gpt-4o*" } });
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        return (body.GetProperty("key").GetProperty("id").GetString()!, body.GetProperty("secret").GetString()!);
-    }
+    private Task<(string Id, string Secret)> CreateKey() => _gateway.CreateKeyAsync(["gpt-4o*"]);
 
     [Test]
     public async Task A_valid_key_yields_its_principal_and_strangers_are_refused_without_asking()
@@ -75,7 +45,7 @@ public sealed class KeyAuthenticationTests
             Is.EqualTo(ValidateKeyResponse.ResultOneofCase.Principal), "now cached for 10 min");
 
         var revokedAt = Stopwatch.GetTimestamp();
-        using (var revoke = await _admin.PostAsync($"/api/keys/{id}/revoke", null))
+        using (var revoke = await _gateway.Admin.PostAsync($"/api/keys/{id}/revoke", null))
         {
             Assert.That(revoke.IsSuccessStatusCode, Is.True);
         }
