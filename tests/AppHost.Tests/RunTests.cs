@@ -14,7 +14,10 @@ namespace ThinkWatch.AppHost.Tests;
 [NonParallelizable]
 public sealed class RunTests
 {
-    private const int PortOffset = 31000;
+    // Every shifted port (12000 … 27125) stays below Linux's ephemeral range (32768+): an
+    // outgoing connection or a port-0 listener of a test running in parallel can take any port
+    // up there, and did (CI: the AI gateway on 34000 failed to bind).
+    private const int PortOffset = 9000;
 
     private static string DataDirectory =>
         Path.Combine(Path.GetDirectoryName(ThinkWatch.Testing.TestInfrastructure.DataDirectory)!, "apphost");
