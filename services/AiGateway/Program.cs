@@ -1,5 +1,7 @@
 using ThinkWatch.AiGateway.Apis;
 using ThinkWatch.AiGateway.Extensions;
+using ThinkWatch.AiGateway.Models;
+using ThinkWatch.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -9,6 +11,11 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.UseConsoleApi();
+app.UseAuthentication();
+app.UseAuthorization();
+
 app.MapChatApi();
+app.MapModelsApi();
 
 app.Run();

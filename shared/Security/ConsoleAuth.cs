@@ -131,3 +131,10 @@ public sealed class ConsoleTokenIssuer(IOptions<ConsoleAuthOptions> options, Tim
         RoleClaimType = ConsoleClaims.Role,
     };
 }
+
+/// <summary>Who acts on a console API, from where (for audit records).</summary>
+public sealed record ConsoleActor(Guid UserId, string Role, string? ClientIp)
+{
+    public static ConsoleActor From(HttpContext http) =>
+        new(http.User.UserIdOf() ?? throw new InvalidOperationException("no signed-in user"), http.User.RoleOf() ?? "", http.Connection.RemoteIpAddress?.ToString());
+}

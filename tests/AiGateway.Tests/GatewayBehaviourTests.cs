@@ -202,12 +202,15 @@ public sealed class GatewayBehaviourTests
     [Test]
     public async Task Upstream_failures_become_502_and_refused_provider_credentials_are_not_blamed_on_the_client()
     {
-        _gateway.Upstream.On("POST", "/v1/messages").Respond(
+        var route = _gateway.Upstream.On("POST", "/v1/messages").Respond(
+            FakeResponse.Error(500, AnthropicShapes.Error("Internal server error")),
             FakeResponse.Error(500, AnthropicShapes.Error("Internal server error")),
             FakeResponse.Error(401, AnthropicShapes.Error("invalid x-api-key", "authentication_error")));
 
         var (failed, failedBody, _) = await Send(Chat, Hello("claude-sonnet-4-5"));
+        Assert.That(route.Calls, Is.EqualTo(2), "a 500 is retried once (RetryAttempts = 1), then reported");
         var (refused, refusedBody, _) = await Send(Chat, Hello("claude-sonnet-4-5"));
+        Assert.That(route.Calls, Is.EqualTo(3), "a 401 is not retried");
 
         Assert.That(failed, Is.EqualTo(HttpStatusCode.BadGateway));
         AssertOpenAiError(failedBody, "api_error", "Internal server error");

@@ -1,6 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Options;
+using ThinkWatch.Security;
 using ThinkWatch.Identity.Testing;
 using ThinkWatch.Testing;
 
@@ -45,6 +48,7 @@ public sealed class GatewayHost : IAsyncDisposable
             ["ConnectionStrings:rabbitmq"] = infra.RabbitMqUri(),
             ["services:identity:grpc:0"] = gateway.Identity.GrpcAddress!.ToString().TrimEnd('/'),
             ["InternalAuth:Token"] = IdentityHost.InternalToken,
+            ["ConsoleAuth:SigningKey"] = IdentityHost.SigningKey,
         }.Concat(settings ?? new Dictionary<string, string?>()).ToDictionary());
         gateway._host.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
         _ = gateway._host.Services;
@@ -58,10 +62,35 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>A plain client to the gateway's port.</summary>
     public HttpClient Http() => new() { BaseAddress = Address };
 
-    public async Task AddProviderAsync(string name, string kind, string baseUrl, string apiKey)
+    /// <summary>
+    /// A client to the gateway's console API (/api/models) with a console token for <paramref name="role"/>,
+    /// signed with the key Identity uses (Identity's own tokens carry its test clock, not the gateway's).
+    /// </summary>
+    public HttpClient Console(string role = Roles.SuperAdmin)
     {
-        using var response = await Admin.PostAsJsonAsync("/api/providers", new { name, kind, baseUrl, credentials = new { apiKey } });
-        Assert.That(response.IsSuccessStatusCode, Is.True, await response.Content.ReadAsStringAsync());
+        var issuer = new ConsoleTokenIssuer(Options.Create(new ConsoleAuthOptions { SigningKey = IdentityHost.SigningKey }), TimeProvider.System);
+        var http = Http();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", issuer.Issue(Guid.NewGuid(), $"{role}@example.com", role, Guid.NewGuid()).Token);
+        return http;
+    }
+
+    /// <summary>Registers a provider in Identity's vault; its id.</summary>
+    public async Task<string> AddProviderAsync(string name, string kind, string baseUrl, string apiKey, object? settings = null)
+    {
+        using var response = await Admin.PostAsJsonAsync("/api/providers", new { name, kind, baseUrl, settings, credentials = new { apiKey } });
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.That(response.IsSuccessStatusCode, Is.True, body);
+        return JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
+    }
+
+    /// <summary>Registers <paramref name="model"/> in the gateway's model table on a provider.</summary>
+    public async Task<JsonElement> RegisterModelAsync(string model, string provider, string? upstreamModel = null, int priority = 0, int weight = 1)
+    {
+        using var console = Console();
+        using var response = await console.PostAsJsonAsync("/api/models", new { name = model, provider, upstreamModel, priority, weight });
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That((int)response.StatusCode, Is.EqualTo(201), body.ToString());
+        return body;
     }
 
     /// <summary>A new key for the gateway with these allowed model patterns: its id and its secret.</summary>

@@ -15,5 +15,6 @@ public sealed class ReadinessTests : ServiceReadinessTests<AiGatewayOptions>
         ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
         ["services:identity:grpc:0"] = "http://127.0.0.1:1",
         ["InternalAuth:Token"] = IdentityHost.InternalToken,
+        ["ConsoleAuth:SigningKey"] = IdentityHost.SigningKey,
     };
 }

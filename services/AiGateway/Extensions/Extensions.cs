@@ -2,8 +2,10 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using MassTransit;
 using ThinkWatch.AiGateway.Keys;
+using ThinkWatch.AiGateway.Models;
 using ThinkWatch.AiGateway.Proxy;
 using ThinkWatch.AiGateway.Routing;
+using ThinkWatch.Contracts.Events;
 using ThinkWatch.Contracts.Identity.V1;
 using ThinkWatch.Integrations;
 using ThinkWatch.Security;
@@ -24,15 +26,23 @@ public static class Extensions
             .ValidateOnStart();
         builder.Services.AddSingleton<IConfigureOptions<KestrelServerOptions>, ConfigureKestrelLimits>();
 
-        builder.AddNpgsqlDataSource(DatabaseName);
+        builder.AddNpgsqlDataSource(DatabaseName, Schema);
         builder.AddPostgresMigrations(Schema, typeof(Extensions).Assembly);
+
+        builder.AddConsoleAuthentication();
+        builder.AddConsoleApi();
 
         builder.Services.AddMemoryCache();
         builder.AddInternalGrpcClient<KeyService.KeyServiceClient>("identity");
         builder.Services.AddSingleton<KeyAuthenticator>();
         builder.AddInternalGrpcClient<ProviderVault.ProviderVaultClient>("identity");
         builder.Services.AddSingleton<ProviderCatalog>();
+        builder.Services.AddSingleton<ModelCatalog>();
+        builder.Services.AddSingleton<ModelManagement>();
+        builder.Services.AddSingleton<ModelListing>();
+        builder.AddPostgresOutbox(typeof(ConfigChanged), typeof(AdminActionRecorded));
         builder.Services.AddSingleton<UpstreamHttp>();
+        builder.Services.AddSingleton<UpstreamResilience>();
         builder.Services.AddSingleton<ChatPipeline>();
         // Key and provider events on a queue of this instance's own: every replica must drop its cached copies.
         builder.AddRabbitMqBus(BusName,

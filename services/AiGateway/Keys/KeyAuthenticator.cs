@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
+using ThinkWatch.AiGateway.Conversion;
 using ThinkWatch.Contracts.Common.V1;
 using ThinkWatch.Contracts.Events;
 using ThinkWatch.Contracts.Identity.V1;
@@ -15,6 +16,29 @@ namespace ThinkWatch.AiGateway.Keys;
 public sealed class KeyAuthenticator(KeyService.KeyServiceClient keys, IMemoryCache cache, IOptions<AiGatewayOptions> options, TimeProvider time)
 {
     private static readonly ValidateKeyResponse NotAKey = new() { Rejection = new KeyRejection { Reason = RejectionReason.Unknown, Message = "Unknown API key." } };
+
+    /// <summary>The principal behind the request's key (Bearer or x-api-key), or a client-facing refusal.</summary>
+    public async Task<Principal> AuthenticateAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var presented = request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? auth[7..].Trim()
+            : request.Headers["x-api-key"].ToString();
+        if (string.IsNullOrEmpty(presented))
+        {
+            throw new GatewayException(new GatewayError(ErrorKind.Authentication, "Missing API key: send 'Authorization: Bearer tw-…' or 'x-api-key: tw-…'."));
+        }
+        ValidateKeyResponse answer;
+        try
+        {
+            answer = await AuthenticateAsync(presented, cancellationToken);
+        }
+        catch (Grpc.Core.RpcException ex) when (ex.StatusCode != Grpc.Core.StatusCode.Cancelled)
+        {
+            throw new GatewayException(new GatewayError(ErrorKind.Overloaded, "The gateway cannot check API keys right now; try again shortly."));
+        }
+        return answer.Principal ?? throw new GatewayException(new GatewayError(
+            answer.Rejection.Reason == RejectionReason.WrongSurface ? ErrorKind.Permission : ErrorKind.Authentication, answer.Rejection.Message));
+    }
 
     public async Task<ValidateKeyResponse> AuthenticateAsync(string? presented, CancellationToken cancellationToken)
     {

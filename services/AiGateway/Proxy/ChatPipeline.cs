@@ -4,8 +4,11 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
 using ThinkWatch.AiGateway.Conversion;
 using ThinkWatch.AiGateway.Keys;
+using ThinkWatch.AiGateway.Models;
 using ThinkWatch.AiGateway.Routing;
 using ThinkWatch.AiGateway.Streaming;
 using ThinkWatch.Contracts.Identity.V1;
@@ -22,7 +25,8 @@ public enum ClientFormat { OpenAiChat, Anthropic }
 /// conversion through the canonical model, streaming or not.
 /// </summary>
 public sealed partial class ChatPipeline(
-    KeyAuthenticator keys, ProviderCatalog catalog, UpstreamHttp http, IOptions<AiGatewayOptions> options, TimeProvider time, ILogger<ChatPipeline> logger)
+    KeyAuthenticator keys, ProviderCatalog catalog, ModelCatalog models, UpstreamHttp http, UpstreamResilience resilience,
+    IOptions<AiGatewayOptions> options, TimeProvider time, ILogger<ChatPipeline> logger)
 {
     public async Task HandleAsync(HttpContext context, ClientFormat format)
     {
@@ -32,7 +36,7 @@ public sealed partial class ChatPipeline(
         }
         catch (GatewayException ex) when (!context.Response.HasStarted)
         {
-            await WriteErrorAsync(context, format, ex.Error);
+            await ClientErrors.WriteAsync(context, format, ex.Error);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -43,7 +47,7 @@ public sealed partial class ChatPipeline(
     private async Task RunAsync(HttpContext context, ClientFormat format)
     {
         var aborted = context.RequestAborted;
-        var principal = await AuthenticateAsync(context.Request, aborted);
+        var principal = await keys.AuthenticateAsync(context.Request, aborted);
         var bytes = await RequestBody.ReadAsync(context.Request, options.Value.MaxRequestBodyBytes, aborted);
         var body = RequestBody.ParseObject(bytes);
         var model = JsonRead.RequiredString(body, "model", "");
@@ -51,52 +55,94 @@ public sealed partial class ChatPipeline(
         {
             throw new GatewayException(new GatewayError(ErrorKind.Permission, $"This API key may not use the model '{model}'.", "model"));
         }
-        var routes = ModelRouter.Resolve(model, await catalog.GetAsync(aborted));
+        var routes = ModelRouter.Resolve(model, await catalog.GetAsync(aborted), await models.GetAsync(aborted), Random.Shared);
         if (routes.Count == 0)
         {
             throw new GatewayException(new GatewayError(ErrorKind.NotFound, $"The model '{model}' does not exist or no provider serves it.", "model"));
         }
-        var route = routes[0];
-        var call = Prepare(format, route, model, body, bytes);
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        timeout.CancelAfter(options.Value.UpstreamIdleTimeout);
-        using var upstreamRequest = UpstreamRequests.Chat(route, call.Body, context.Request);
-        using var upstream = await SendAsync(upstreamRequest, route, timeout.Token, aborted);
-        if (!upstream.IsSuccessStatusCode)
+        // Upstreams in order until one answers; nothing has reached the client until then, so failing over is safe.
+        GatewayError? failure = null;
+        foreach (var route in routes)
         {
-            throw new GatewayException(await UpstreamErrors.ReadAsync(upstream, route, timeout.Token));
+            var call = Prepare(format, route, model, body, bytes);
+            var (upstream, error) = await SendAsync(context, route, call);
+            if (upstream is null)
+            {
+                failure = error;
+                continue;
+            }
+            using (upstream)
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+                timeout.CancelAfter(options.Value.UpstreamIdleTimeout);
+                if (!upstream.IsSuccessStatusCode)
+                {
+                    failure = await UpstreamErrors.ReadAsync(upstream, route, timeout.Token);
+                    if (UpstreamResilience.IsRetryable(upstream))
+                    {
+                        LogFailover(logger, route.Provider.Name, (int)upstream.StatusCode);
+                        continue;
+                    }
+                    throw new GatewayException(failure);
+                }
+                if (call.Stream)
+                {
+                    await StreamAsync(context, format, route, call, upstream, timeout);
+                }
+                else
+                {
+                    await RespondAsync(context, format, route, call, upstream, timeout.Token);
+                }
+                return;
+            }
         }
-        if (call.Stream)
-        {
-            await StreamAsync(context, format, route, call, upstream, timeout);
-        }
-        else
-        {
-            await RespondAsync(context, format, route, call, upstream, timeout.Token);
-        }
+        throw new GatewayException(failure!);
     }
 
-    private async Task<Principal> AuthenticateAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// One upstream through its resilience pipeline (retries, breaker, time to first byte):
+    /// its answer, or why there is none.
+    /// </summary>
+    private async Task<(HttpResponseMessage? Response, GatewayError? Error)> SendAsync(HttpContext context, UpstreamRoute route, Call call)
     {
-        var presented = request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            ? auth[7..].Trim()
-            : request.Headers["x-api-key"].ToString();
-        if (string.IsNullOrEmpty(presented))
-        {
-            throw new GatewayException(new GatewayError(ErrorKind.Authentication, "Missing API key: send 'Authorization: Bearer tw-…' or 'x-api-key: tw-…'."));
-        }
-        ValidateKeyResponse answer;
+        var aborted = context.RequestAborted;
+        var health = resilience.For(route.Provider);
+        var provider = route.Provider.Name;
         try
         {
-            answer = await keys.AuthenticateAsync(presented, cancellationToken);
+            var response = await health.Pipeline.ExecuteAsync(async cancellationToken =>
+            {
+                using var request = UpstreamRequests.Chat(route, call.Body, context.Request);
+                var started = time.GetTimestamp();
+                try
+                {
+                    var answer = await http.SendAsync(request, cancellationToken);
+                    health.Record(time.GetElapsedTime(started), (int)answer.StatusCode >= 500 ? $"HTTP {(int)answer.StatusCode}" : null, time.GetUtcNow());
+                    return answer;
+                }
+                catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !aborted.IsCancellationRequested))
+                {
+                    health.Record(time.GetElapsedTime(started), ex is HttpRequestException h ? $"unreachable ({h.HttpRequestError})" : "no answer in time", time.GetUtcNow());
+                    throw;
+                }
+            }, aborted);
+            return (response, null);
         }
-        catch (Grpc.Core.RpcException ex) when (ex.StatusCode != Grpc.Core.StatusCode.Cancelled)
+        catch (BrokenCircuitException)
         {
-            throw new GatewayException(new GatewayError(ErrorKind.Overloaded, "The gateway cannot check API keys right now; try again shortly."));
+            LogSkippedOpen(logger, provider);
+            return (null, new GatewayError(ErrorKind.Overloaded, $"The provider '{provider}' is failing and temporarily taken out of service; try again shortly."));
         }
-        return answer.Principal ?? throw new GatewayException(new GatewayError(
-            answer.Rejection.Reason == RejectionReason.WrongSurface ? ErrorKind.Permission : ErrorKind.Authentication, answer.Rejection.Message));
+        catch (HttpRequestException ex)
+        {
+            LogUpstreamUnreachable(logger, provider, ex.HttpRequestError);
+            return (null, new GatewayError(ErrorKind.Api, $"The provider '{provider}' could not be reached."));
+        }
+        catch (TimeoutRejectedException)
+        {
+            LogUpstreamSilent(logger, provider);
+            return (null, new GatewayError(ErrorKind.UpstreamTimeout, $"The provider '{provider}' did not answer in time."));
+        }
     }
 
     /// <summary>What goes upstream, and how to read what comes back.</summary>
@@ -108,24 +154,22 @@ public sealed partial class ChatPipeline(
         if (passThrough)
         {
             var stream = JsonRead.Bool(body, "stream", "") ?? false;
-            var changed = false;
-            var wantsUsage = stream;
-            if (format == ClientFormat.OpenAiChat && stream)
+            var wantsUsage = stream && (format == ClientFormat.Anthropic
+                || (JsonRead.Object(body, "stream_options", "") is { } so && JsonRead.Bool(so, "include_usage", "stream_options") == true));
+            // Usage is needed for accounting: asked for upstream, and removed again if the client did not ask.
+            var addUsage = stream && !wantsUsage;
+            if (!addUsage && route.UpstreamModel == model)
             {
-                // Usage is needed for accounting: asked for upstream, and removed again if the client did not ask.
-                wantsUsage = JsonRead.Object(body, "stream_options", "") is { } so && JsonRead.Bool(so, "include_usage", "stream_options") == true;
-                if (!wantsUsage)
-                {
-                    body["stream_options"] = new JsonObject { ["include_usage"] = true };
-                    changed = true;
-                }
+                return new Call(original, stream, wantsUsage, true, model);
             }
-            if (route.UpstreamModel != model)
+            // A copy: the next upstream, if this one fails, starts from the client's request again.
+            var changed = (JsonObject)body.DeepClone();
+            if (addUsage)
             {
-                body["model"] = route.UpstreamModel;
-                changed = true;
+                changed["stream_options"] = new JsonObject { ["include_usage"] = true };
             }
-            return new Call(changed ? JsonWire.Bytes(body) : original, stream, wantsUsage, true, model);
+            changed["model"] = route.UpstreamModel;
+            return new Call(JsonWire.Bytes(changed), stream, wantsUsage, true, model);
         }
         var target = $"{UpstreamName(route.Format)} (provider '{route.Provider.Name}')";
         var request = format switch
@@ -142,23 +186,6 @@ public sealed partial class ChatPipeline(
     }
 
     private static string UpstreamName(UpstreamFormat format) => format == UpstreamFormat.Anthropic ? AnthropicMessages.Name : OpenAiChat.Name;
-
-    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, UpstreamRoute route, CancellationToken timeout, CancellationToken aborted)
-    {
-        try
-        {
-            return await http.SendAsync(request, timeout);
-        }
-        catch (HttpRequestException ex)
-        {
-            LogUpstreamUnreachable(logger, route.Provider.Name, ex.HttpRequestError);
-            throw new GatewayException(new GatewayError(ErrorKind.Api, $"The provider '{route.Provider.Name}' could not be reached."));
-        }
-        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
-        {
-            throw new GatewayException(new GatewayError(ErrorKind.UpstreamTimeout, $"The provider '{route.Provider.Name}' did not answer in time."));
-        }
-    }
 
     private async Task RespondAsync(HttpContext context, ClientFormat format, UpstreamRoute route, Call call, HttpResponseMessage upstream, CancellationToken cancellationToken)
     {
@@ -287,23 +314,20 @@ public sealed partial class ChatPipeline(
         return completed;
     }
 
-    private static async Task WriteErrorAsync(HttpContext context, ClientFormat format, GatewayError error)
-    {
-        context.Response.StatusCode = error.Status;
-        if (error.RetryAfter is { } retryAfter)
-        {
-            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-        var body = format == ClientFormat.Anthropic ? AnthropicMessages.Error(error) : OpenAiChat.Error(error);
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(JsonWire.Bytes(body), context.RequestAborted);
-    }
-
     [LoggerMessage(EventId = 4201, Level = LogLevel.Information, Message = "Client left before {Path} completed; the upstream call was cancelled")]
     private static partial void LogClientLeft(ILogger logger, PathString path);
 
     [LoggerMessage(EventId = 4202, Level = LogLevel.Warning, Message = "Provider {Provider} could not be reached ({Error})")]
     private static partial void LogUpstreamUnreachable(ILogger logger, string provider, HttpRequestError error);
+
+    [LoggerMessage(EventId = 4204, Level = LogLevel.Warning, Message = "Provider {Provider} answered {Status}; trying the next upstream")]
+    private static partial void LogFailover(ILogger logger, string provider, int status);
+
+    [LoggerMessage(EventId = 4205, Level = LogLevel.Warning, Message = "Provider {Provider} skipped: its circuit breaker is open")]
+    private static partial void LogSkippedOpen(ILogger logger, string provider);
+
+    [LoggerMessage(EventId = 4206, Level = LogLevel.Warning, Message = "Provider {Provider} sent no answer in time")]
+    private static partial void LogUpstreamSilent(ILogger logger, string provider);
 
     [LoggerMessage(EventId = 4203, Level = LogLevel.Warning, Message = "Stream from provider {Provider} broke off ({Reason})")]
     private static partial void LogStreamBroken(ILogger logger, string provider, string reason);

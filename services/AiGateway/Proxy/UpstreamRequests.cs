@@ -12,7 +12,7 @@ public static class UpstreamRequests
     public static HttpRequestMessage Chat(UpstreamRoute route, byte[] body, HttpRequest client)
     {
         var provider = route.Provider;
-        var request = new HttpRequestMessage(HttpMethod.Post, ChatUri(provider))
+        var request = new HttpRequestMessage(HttpMethod.Post, ChatUri(route))
         {
             Version = System.Net.HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
@@ -43,10 +43,19 @@ public static class UpstreamRequests
         return request;
     }
 
-    private static Uri ChatUri(UpstreamProvider provider) => provider.Kind switch
+    public const string DefaultAzureApiVersion = "2024-10-21";
+
+    private static Uri ChatUri(UpstreamRoute route)
     {
-        ProviderKinds.Anthropic => new Uri((provider.BaseUrl ?? "https://api.anthropic.com") + "/v1/messages"),
-        ProviderKinds.OpenAi => new Uri((provider.BaseUrl ?? "https://api.openai.com/v1") + "/chat/completions"),
-        _ => new Uri(provider.BaseUrl + "/chat/completions"),
-    };
+        var provider = route.Provider;
+        return provider.Kind switch
+        {
+            ProviderKinds.Anthropic => new Uri((provider.BaseUrl ?? "https://api.anthropic.com") + "/v1/messages"),
+            ProviderKinds.OpenAi => new Uri((provider.BaseUrl ?? "https://api.openai.com/v1") + "/chat/completions"),
+            // Azure addresses a deployment (the registered upstream model) and pins an API version.
+            ProviderKinds.AzureOpenAi => new Uri($"{provider.BaseUrl?.TrimEnd('/')}/openai/deployments/{Uri.EscapeDataString(route.UpstreamModel)}/chat/completions"
+                + $"?api-version={Uri.EscapeDataString(provider.Settings.GetValueOrDefault("api_version") ?? DefaultAzureApiVersion)}"),
+            _ => new Uri(provider.BaseUrl + "/chat/completions"),
+        };
+    }
 }

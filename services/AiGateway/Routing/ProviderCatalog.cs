@@ -1,6 +1,5 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
-using ThinkWatch.AiGateway.Conversion;
 using ThinkWatch.Contracts.Events;
 using ThinkWatch.Contracts.Identity.V1;
 
@@ -17,66 +16,38 @@ public sealed record UpstreamProvider(string Id, string Name, string Kind, strin
 /// change (ConfigChanged "providers"), and at least every <see cref="AiGatewayOptions.ProviderRefreshInterval"/>
 /// in case an event was missed. If a reload fails the last good list keeps serving.
 /// </summary>
-public sealed partial class ProviderCatalog(ProviderVault.ProviderVaultClient vault, IOptions<AiGatewayOptions> options, TimeProvider time, ILogger<ProviderCatalog> logger)
+public sealed class ProviderCatalog
 {
-    private readonly SemaphoreSlim _reload = new(1, 1);
-    private IReadOnlyList<UpstreamProvider>? _providers;
-    private DateTimeOffset _loadedAt;
-    private volatile bool _stale = true;
+    private readonly RefreshingValue<IReadOnlyList<UpstreamProvider>> _providers;
 
-    public void Invalidate() => _stale = true;
-
-    public async ValueTask<IReadOnlyList<UpstreamProvider>> GetAsync(CancellationToken cancellationToken)
-    {
-        if (Fresh() is { } current)
-        {
-            return current;
-        }
-        await _reload.WaitAsync(cancellationToken);
-        try
-        {
-            // Another request may have reloaded while this one waited.
-            if (Fresh() is { } reloaded)
+    public ProviderCatalog(ProviderVault.ProviderVaultClient vault, IOptions<AiGatewayOptions> options, TimeProvider time, ILogger<ProviderCatalog> logger) =>
+        _providers = new("provider registry",
+            async cancellationToken =>
             {
-                return reloaded;
-            }
-            _stale = false;
-            var answer = await vault.ListProvidersAsync(new ListProvidersRequest(), cancellationToken: cancellationToken);
-            _providers = [.. answer.Providers.Select(p => new UpstreamProvider(p.Id, p.Name, p.Kind, string.IsNullOrEmpty(p.BaseUrl) ? null : p.BaseUrl, p.Settings, p.Credentials))];
-            _loadedAt = time.GetUtcNow();
-            return _providers;
-        }
-        catch (Grpc.Core.RpcException ex)
-        {
-            _stale = true;
-            if (_providers is { } last)
-            {
-                LogReloadFailed(logger, ex.StatusCode);
-                return last;
-            }
-            throw new GatewayException(new GatewayError(ErrorKind.Overloaded, "The gateway cannot reach its provider registry; try again shortly."));
-        }
-        finally
-        {
-            _reload.Release();
-        }
-    }
+                var answer = await vault.ListProvidersAsync(new ListProvidersRequest(), cancellationToken: cancellationToken);
+                return [.. answer.Providers.Select(p => new UpstreamProvider(p.Id, p.Name, p.Kind, string.IsNullOrEmpty(p.BaseUrl) ? null : p.BaseUrl, p.Settings, p.Credentials))];
+            },
+            ex => ex is Grpc.Core.RpcException { StatusCode: not Grpc.Core.StatusCode.Cancelled },
+            () => options.Value.ProviderRefreshInterval, time, logger);
 
-    private IReadOnlyList<UpstreamProvider>? Fresh() =>
-        !_stale && time.GetUtcNow() - _loadedAt < options.Value.ProviderRefreshInterval ? _providers : null;
+    public void Invalidate() => _providers.Invalidate();
 
-    [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Reloading providers from Identity failed ({Status}); serving the last list")]
-    private static partial void LogReloadFailed(ILogger logger, Grpc.Core.StatusCode status);
+    public ValueTask<IReadOnlyList<UpstreamProvider>> GetAsync(CancellationToken cancellationToken) => _providers.GetAsync(cancellationToken);
 }
 
-/// <summary>Identity changed providers: reload on the next request (on every gateway replica).</summary>
-public sealed class ProviderEventsConsumer(ProviderCatalog catalog) : IConsumer<ConfigChanged>
+/// <summary>Providers (Identity) or the model table changed: reload on the next request, on every gateway replica.</summary>
+public sealed class ProviderEventsConsumer(ProviderCatalog catalog, Models.ModelCatalog models) : IConsumer<ConfigChanged>
 {
     public Task Consume(ConsumeContext<ConfigChanged> context)
     {
-        if (context.Message.Area == "providers")
+        switch (context.Message.Area)
         {
-            catalog.Invalidate();
+            case "providers":
+                catalog.Invalidate();
+                break;
+            case "models":
+                models.Invalidate();
+                break;
         }
         return Task.CompletedTask;
     }

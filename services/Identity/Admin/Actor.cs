@@ -9,8 +9,11 @@ namespace ThinkWatch.Identity.Admin;
 /// <summary>Who is acting on the console, from where.</summary>
 public sealed record Actor(Guid UserId, string Role, string? ClientIp)
 {
-    public static Actor From(HttpContext http) =>
-        new(http.User.UserIdOf() ?? throw new InvalidOperationException("no signed-in user"), http.User.RoleOf() ?? "", http.Connection.RemoteIpAddress?.ToString());
+    public static Actor From(HttpContext http)
+    {
+        var actor = ConsoleActor.From(http);
+        return new(actor.UserId, actor.Role, actor.ClientIp);
+    }
 
     public bool Can(string permission) => Roles.Has(Role, permission);
 
@@ -43,15 +46,6 @@ public sealed class AuditTrail(EventOutbox outbox, TimeProvider time)
             Guid.CreateVersion7(), time.GetUtcNow(), System.Diagnostics.Activity.Current?.TraceId.ToString(),
             actor.UserId.ToString(), action, targetKind, targetId, actor.ClientIp,
             details is null ? null : System.Text.Json.JsonSerializer.Serialize(details)), connection, tx, cancellationToken);
-}
-
-/// <summary>What a management operation came to; the API maps it to a status code.</summary>
-public abstract record Outcome<T>
-{
-    public sealed record Done(T Value) : Outcome<T>;
-    public sealed record NotFound : Outcome<T>;
-    public sealed record Forbidden(string Message) : Outcome<T>;
-    public sealed record Invalid(Dictionary<string, string[]> Errors) : Outcome<T>;
 }
 
 public sealed record Paged<T>(IReadOnlyList<T> Items, int Page, int PageSize, long Total);

@@ -1,3 +1,4 @@
+using ThinkWatch.Security;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Dapper;

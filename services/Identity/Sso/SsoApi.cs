@@ -1,3 +1,4 @@
+using ThinkWatch.Security;
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ThinkWatch.Identity.Auth;

@@ -1,6 +1,16 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace ThinkWatch.Identity.Admin;
+namespace ThinkWatch.Security;
+
+/// <summary>What a management operation came to; the API maps it to a status code.</summary>
+public abstract record Outcome<T>
+{
+    public sealed record Done(T Value) : Outcome<T>;
+    public sealed record NotFound : Outcome<T>;
+    public sealed record Forbidden(string Message) : Outcome<T>;
+    public sealed record Invalid(Dictionary<string, string[]> Errors) : Outcome<T>;
+}
 
 /// <summary>Outcomes as HTTP answers: 200/201, 400 with field errors, 403 with the reason, 404.</summary>
 public static class OutcomeResults
