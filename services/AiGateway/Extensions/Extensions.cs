@@ -5,6 +5,7 @@ using ThinkWatch.AiGateway.Keys;
 using ThinkWatch.AiGateway.Models;
 using ThinkWatch.AiGateway.Proxy;
 using ThinkWatch.AiGateway.Routing;
+using ThinkWatch.AiGateway.Accounting;
 using ThinkWatch.Contracts.Events;
 using ThinkWatch.Contracts.Identity.V1;
 using ThinkWatch.Integrations;
@@ -44,6 +45,9 @@ public static class Extensions
         builder.Services.AddSingleton<UpstreamHttp>();
         builder.Services.AddSingleton<UpstreamResilience>();
         builder.Services.AddSingleton<ChatPipeline>();
+        builder.Services.AddSingleton<BusUsageSink>();
+        builder.Services.AddSingleton<IUsageSink>(sp => sp.GetRequiredService<BusUsageSink>());
+        builder.Services.AddHostedService<UsagePublisher>();
         // Key and provider events on a queue of this instance's own: every replica must drop its cached copies.
         builder.AddRabbitMqBus(BusName,
             bus =>

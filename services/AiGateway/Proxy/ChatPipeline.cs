@@ -11,6 +11,7 @@ using ThinkWatch.AiGateway.Keys;
 using ThinkWatch.AiGateway.Models;
 using ThinkWatch.AiGateway.Routing;
 using ThinkWatch.AiGateway.Streaming;
+using ThinkWatch.AiGateway.Accounting;
 using ThinkWatch.Contracts.Identity.V1;
 using ThinkWatch.Contracts.Providers;
 
@@ -25,32 +26,46 @@ public enum ClientFormat { OpenAiChat, Anthropic }
 /// conversion through the canonical model, streaming or not.
 /// </summary>
 public sealed partial class ChatPipeline(
-    KeyAuthenticator keys, ProviderCatalog catalog, ModelCatalog models, UpstreamHttp http, UpstreamResilience resilience,
+    KeyAuthenticator keys, ProviderCatalog catalog, ModelCatalog models, UpstreamHttp http, UpstreamResilience resilience, IUsageSink usage,
     IOptions<AiGatewayOptions> options, TimeProvider time, ILogger<ChatPipeline> logger)
 {
     public async Task HandleAsync(HttpContext context, ClientFormat format)
     {
+        var meter = new UsageMeter(time, context.Request.Path.Value ?? "");
+        var status = StatusCodes.Status200OK;
         try
         {
-            await RunAsync(context, format);
+            await RunAsync(context, format, meter);
+            status = context.Response.StatusCode;
         }
         catch (GatewayException ex) when (!context.Response.HasStarted)
         {
+            status = ex.Error.Status;
             await ClientErrors.WriteAsync(context, format, ex.Error);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
+            status = 499; // client closed the request
             LogClientLeft(logger, context.Request.Path);
+        }
+        finally
+        {
+            if (meter.Build(status) is { } record)
+            {
+                usage.Record(record);
+            }
         }
     }
 
-    private async Task RunAsync(HttpContext context, ClientFormat format)
+    private async Task RunAsync(HttpContext context, ClientFormat format, UsageMeter meter)
     {
         var aborted = context.RequestAborted;
-        var principal = await keys.AuthenticateAsync(context.Request, aborted);
+        var principal = meter.Principal = await keys.AuthenticateAsync(context.Request, aborted);
         var bytes = await RequestBody.ReadAsync(context.Request, options.Value.MaxRequestBodyBytes, aborted);
+        meter.RequestBytes = bytes.Length;
         var body = RequestBody.ParseObject(bytes);
-        var model = JsonRead.RequiredString(body, "model", "");
+        var model = meter.Model = JsonRead.RequiredString(body, "model", "");
+        meter.TagFrom(context.Request, body);
         if (!ModelPatterns.Allows(principal.AllowedModels, model))
         {
             throw new GatewayException(new GatewayError(ErrorKind.Permission, $"This API key may not use the model '{model}'.", "model"));
@@ -71,6 +86,8 @@ public sealed partial class ChatPipeline(
                 failure = error;
                 continue;
             }
+            meter.Route = route;
+            meter.Stream = call.Stream;
             using (upstream)
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
@@ -87,11 +104,11 @@ public sealed partial class ChatPipeline(
                 }
                 if (call.Stream)
                 {
-                    await StreamAsync(context, format, route, call, upstream, timeout);
+                    await StreamAsync(context, format, route, call, upstream, timeout, meter);
                 }
                 else
                 {
-                    await RespondAsync(context, format, route, call, upstream, timeout.Token);
+                    await RespondAsync(context, format, route, call, upstream, timeout.Token, meter);
                 }
                 return;
             }
@@ -187,20 +204,23 @@ public sealed partial class ChatPipeline(
 
     private static string UpstreamName(UpstreamFormat format) => format == UpstreamFormat.Anthropic ? AnthropicMessages.Name : OpenAiChat.Name;
 
-    private async Task RespondAsync(HttpContext context, ClientFormat format, UpstreamRoute route, Call call, HttpResponseMessage upstream, CancellationToken cancellationToken)
+    private async Task RespondAsync(HttpContext context, ClientFormat format, UpstreamRoute route, Call call, HttpResponseMessage upstream, CancellationToken cancellationToken, UsageMeter meter)
     {
         var bytes = await upstream.Content.ReadAsByteArrayAsync(cancellationToken);
+        JsonObject body;
+        try
+        {
+            body = JsonNode.Parse(bytes) as JsonObject ?? throw new JsonException("not an object");
+        }
+        catch (JsonException)
+        {
+            throw new GatewayException(new GatewayError(ErrorKind.Api, $"The provider '{route.Provider.Name}' answered with something that is not JSON."));
+        }
+        meter.Reported = route.Format == UpstreamFormat.Anthropic
+            ? AnthropicMessages.UsageFrom(body["usage"] as JsonObject)
+            : OpenAiChat.UsageFrom(body["usage"] as JsonObject);
         if (!call.PassThrough)
         {
-            JsonObject body;
-            try
-            {
-                body = JsonNode.Parse(bytes) as JsonObject ?? throw new JsonException("not an object");
-            }
-            catch (JsonException)
-            {
-                throw new GatewayException(new GatewayError(ErrorKind.Api, $"The provider '{route.Provider.Name}' answered with something that is not JSON."));
-            }
             var response = route.Format == UpstreamFormat.Anthropic ? AnthropicMessages.ParseResponse(body) : OpenAiChat.ParseResponse(body);
             var converted = format == ClientFormat.Anthropic
                 ? AnthropicMessages.WriteResponse(response, call.ClientModel)
@@ -210,10 +230,12 @@ public sealed partial class ChatPipeline(
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = bytes.Length;
+        meter.OutputChars = bytes.Length / 2; // JSON framing discounted; only used when the upstream reports no usage
+        meter.FirstToken();
         await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
     }
 
-    private async Task StreamAsync(HttpContext context, ClientFormat format, UpstreamRoute route, Call call, HttpResponseMessage upstream, CancellationTokenSource timeout)
+    private async Task StreamAsync(HttpContext context, ClientFormat format, UpstreamRoute route, Call call, HttpResponseMessage upstream, CancellationTokenSource timeout, UsageMeter meter)
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
@@ -265,9 +287,18 @@ public sealed partial class ChatPipeline(
                         var (name, data) = Sse.Parse(raw);
                         decoder.Decode(name, data, events);
                     }
-                    completed |= Drain(events, encoder, writer);
+                    completed |= Drain(events, encoder, writer, meter);
                 }
                 reader.AdvanceTo(buffer.Start, buffer.End);
+                if (writer.CanGetUnflushedBytes && writer.UnflushedBytes > 0)
+                {
+                    meter.FirstToken();
+                    if (encoder is null)
+                    {
+                        // Forwarded events are not decoded: SSE and JSON framing discounted, for an estimate only.
+                        meter.OutputChars += writer.UnflushedBytes / 8;
+                    }
+                }
                 await writer.FlushAsync(context.RequestAborted);
                 if (result.IsCompleted)
                 {
@@ -301,13 +332,27 @@ public sealed partial class ChatPipeline(
         ? Sse.Contains(raw, "\"message_"u8)
         : Sse.Contains(raw, "\"usage\":{"u8) || Sse.Contains(raw, "[DONE]"u8);
 
-    /// <summary>Encodes decoded events (conversion) and reports whether the upstream finished its stream.</summary>
-    private static bool Drain(List<StreamEvent> events, StreamEncoder? encoder, IBufferWriter<byte> writer)
+    /// <summary>Encodes decoded events (conversion), notes usage, and reports whether the upstream finished its stream.</summary>
+    private static bool Drain(List<StreamEvent> events, StreamEncoder? encoder, IBufferWriter<byte> writer, UsageMeter meter)
     {
         var completed = false;
         foreach (var e in events)
         {
-            completed |= e is StreamCompleted;
+            switch (e)
+            {
+                case StreamCompleted:
+                    completed = true;
+                    break;
+                case UsageReported reported:
+                    meter.Reported = reported.Usage;
+                    break;
+                case StreamStarted { Usage: { } started }:
+                    meter.Reported = started;
+                    break;
+                case BlockDelta delta:
+                    meter.OutputChars += delta.Value.Length;
+                    break;
+            }
             encoder?.Encode(e, writer);
         }
         events.Clear();
