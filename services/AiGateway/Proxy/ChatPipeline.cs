@@ -17,8 +17,8 @@ using ThinkWatch.Contracts.Providers;
 
 namespace ThinkWatch.AiGateway.Proxy;
 
-/// <summary>The API format a client speaks to the gateway.</summary>
-public enum ClientFormat { OpenAiChat, Anthropic }
+/// <summary>The API a client calls on the gateway (errors are written in its shape: Anthropic's, or OpenAI's for the rest).</summary>
+public enum ClientFormat { OpenAiChat, Anthropic, OpenAiEmbeddings }
 
 /// <summary>
 /// One chat request from client to upstream and back: key, body, model, route, then either
@@ -80,7 +80,7 @@ public sealed partial class ChatPipeline(
         foreach (var route in routes)
         {
             var call = Prepare(format, route, model, body, bytes);
-            var (upstream, error) = await SendAsync(context, route, call);
+            var (upstream, error) = await SendAsync(context, format, route, call);
             if (upstream is null)
             {
                 failure = error;
@@ -120,7 +120,7 @@ public sealed partial class ChatPipeline(
     /// One upstream through its resilience pipeline (retries, breaker, time to first byte):
     /// its answer, or why there is none.
     /// </summary>
-    private async Task<(HttpResponseMessage? Response, GatewayError? Error)> SendAsync(HttpContext context, UpstreamRoute route, Call call)
+    private async Task<(HttpResponseMessage? Response, GatewayError? Error)> SendAsync(HttpContext context, ClientFormat format, UpstreamRoute route, Call call)
     {
         var aborted = context.RequestAborted;
         var health = resilience.For(route.Provider);
@@ -129,7 +129,7 @@ public sealed partial class ChatPipeline(
         {
             var response = await health.Pipeline.ExecuteAsync(async cancellationToken =>
             {
-                using var request = UpstreamRequests.Chat(route, call.Body, context.Request);
+                using var request = UpstreamRequests.Create(route, format == ClientFormat.OpenAiEmbeddings ? UpstreamOperation.Embeddings : UpstreamOperation.Chat, call.Body, context.Request);
                 var started = time.GetTimestamp();
                 try
                 {
@@ -167,7 +167,11 @@ public sealed partial class ChatPipeline(
 
     private Call Prepare(ClientFormat format, UpstreamRoute route, string model, JsonObject body, byte[] original)
     {
-        var passThrough = (format, route.Format) is (ClientFormat.OpenAiChat, UpstreamFormat.OpenAiChat) or (ClientFormat.Anthropic, UpstreamFormat.Anthropic);
+        if (format == ClientFormat.OpenAiEmbeddings && route.Format != UpstreamFormat.OpenAiChat)
+        {
+            throw GatewayException.Unsupported("Embeddings", $"{route.Provider.Kind} (provider '{route.Provider.Name}')");
+        }
+        var passThrough = (format, route.Format) is (ClientFormat.OpenAiChat or ClientFormat.OpenAiEmbeddings, UpstreamFormat.OpenAiChat) or (ClientFormat.Anthropic, UpstreamFormat.Anthropic);
         if (passThrough)
         {
             var stream = JsonRead.Bool(body, "stream", "") ?? false;

@@ -4,15 +4,18 @@ using ThinkWatch.Contracts.Providers;
 
 namespace ThinkWatch.AiGateway.Proxy;
 
+/// <summary>What is asked of an upstream.</summary>
+public enum UpstreamOperation { Chat, Embeddings }
+
 /// <summary>Where and how to call a provider: URL, credentials, version headers. Only the provider's own credentials go to it.</summary>
 public static class UpstreamRequests
 {
     public const string DefaultAnthropicVersion = "2023-06-01";
 
-    public static HttpRequestMessage Chat(UpstreamRoute route, byte[] body, HttpRequest client)
+    public static HttpRequestMessage Create(UpstreamRoute route, UpstreamOperation operation, byte[] body, HttpRequest client)
     {
         var provider = route.Provider;
-        var request = new HttpRequestMessage(HttpMethod.Post, ChatUri(route))
+        var request = new HttpRequestMessage(HttpMethod.Post, UriOf(route, operation == UpstreamOperation.Embeddings ? "/embeddings" : "/chat/completions"))
         {
             Version = System.Net.HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
@@ -45,17 +48,18 @@ public static class UpstreamRequests
 
     public const string DefaultAzureApiVersion = "2024-10-21";
 
-    private static Uri ChatUri(UpstreamRoute route)
+    /// <summary>The URL of an operation (<paramref name="openAiPath"/> on OpenAI-shaped upstreams).</summary>
+    private static Uri UriOf(UpstreamRoute route, string openAiPath)
     {
         var provider = route.Provider;
         return provider.Kind switch
         {
             ProviderKinds.Anthropic => new Uri((provider.BaseUrl ?? "https://api.anthropic.com") + "/v1/messages"),
-            ProviderKinds.OpenAi => new Uri((provider.BaseUrl ?? "https://api.openai.com/v1") + "/chat/completions"),
+            ProviderKinds.OpenAi => new Uri((provider.BaseUrl ?? "https://api.openai.com/v1") + openAiPath),
             // Azure addresses a deployment (the registered upstream model) and pins an API version.
-            ProviderKinds.AzureOpenAi => new Uri($"{provider.BaseUrl?.TrimEnd('/')}/openai/deployments/{Uri.EscapeDataString(route.UpstreamModel)}/chat/completions"
+            ProviderKinds.AzureOpenAi => new Uri($"{provider.BaseUrl?.TrimEnd('/')}/openai/deployments/{Uri.EscapeDataString(route.UpstreamModel)}{openAiPath}"
                 + $"?api-version={Uri.EscapeDataString(provider.Settings.GetValueOrDefault("api_version") ?? DefaultAzureApiVersion)}"),
-            _ => new Uri(provider.BaseUrl + "/chat/completions"),
+            _ => new Uri(provider.BaseUrl + openAiPath),
         };
     }
 }
