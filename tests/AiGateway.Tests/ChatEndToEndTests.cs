@@ -15,31 +15,20 @@ namespace ThinkWatch.AiGateway.Tests;
 /// format × upstream kind: same format is forwarded, different formats are converted both ways.
 /// </summary>
 [TestFixture]
-public sealed class ChatEndToEndTests
+public sealed class ChatEndToEndTests : GatewayFixture
 {
-    private GatewayHost _gateway = null!;
-
-    [OneTimeSetUp]
-    public async Task Start() => _gateway = await GatewayHost.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task Stop() => await _gateway.DisposeAsync();
-
-    [SetUp]
-    public void Reset() => _gateway.Upstream.Reset();
-
-    private FakeUpstream Upstream => _gateway.Upstream;
+    private FakeUpstream Upstream => Gateway.Upstream;
 
     private ChatClient OpenAi(string model, string? key = null) =>
-        new(model, new ApiKeyCredential(key ?? _gateway.Key), new OpenAIClientOptions
+        new(model, new ApiKeyCredential(key ?? Gateway.Key), new OpenAIClientOptions
         {
-            Endpoint = new Uri(_gateway.Address, "v1"),
+            Endpoint = new Uri(Gateway.Address, "v1"),
             NetworkTimeout = TimeSpan.FromSeconds(30),
             RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0),
         });
 
     private AnthropicClient Anthropic(string? key = null) =>
-        new() { BaseUrl = _gateway.Address.ToString().TrimEnd('/'), ApiKey = key ?? _gateway.Key, MaxRetries = 0 };
+        new() { BaseUrl = Gateway.Address.ToString().TrimEnd('/'), ApiKey = key ?? Gateway.Key, MaxRetries = 0 };
 
     private static MessageCreateParams Hello(string model, string text = "Hello") => new()
     {
@@ -64,7 +53,7 @@ public sealed class ChatEndToEndTests
         Assert.That(completion.Usage.InputTokenCount, Is.EqualTo(12));
         var request = Upstream.Requests.Single();
         Assert.That(request.Headers["Authorization"], Is.EqualTo("Bearer " + GatewayHost.OpenAiUpstreamKey));
-        Assert.That(request.Body, Does.Not.Contain(_gateway.Key));
+        Assert.That(request.Body, Does.Not.Contain(Gateway.Key));
         Assert.That(JsonNode.Parse(request.Body)!["messages"]![0]!["role"]!.GetValue<string>(), Is.EqualTo("system"));
     }
 
@@ -139,12 +128,12 @@ public sealed class ChatEndToEndTests
     public async Task A_usage_chunk_the_client_did_not_ask_for_is_requested_upstream_and_removed()
     {
         Upstream.On("POST", "/v1/chat/completions").Respond(FakeResponse.Sse(OpenAiShapes.ChatStream("gpt-4o-mini", ["a", "b"])));
-        using var http = _gateway.Http();
+        using var http = Gateway.Http();
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
         {
             Content = new StringContent("""{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
         };
-        request.Headers.Authorization = new("Bearer", _gateway.Key);
+        request.Headers.Authorization = new("Bearer", Gateway.Key);
 
         using var response = await http.SendAsync(request);
         var stream = await response.Content.ReadAsStringAsync();

@@ -8,19 +8,11 @@ namespace ThinkWatch.AiGateway.Tests;
 
 /// <summary>POST /v1/embeddings through the official OpenAI SDK.</summary>
 [TestFixture]
-public sealed class EmbeddingsTests
+public sealed class EmbeddingsTests : GatewayFixture
 {
-    private GatewayHost _gateway = null!;
-
-    [OneTimeSetUp]
-    public async Task Start() => _gateway = await GatewayHost.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task Stop() => await _gateway.DisposeAsync();
-
-    private EmbeddingClient Client(string model) => new(model, new ApiKeyCredential(_gateway.Key), new OpenAIClientOptions
+    private EmbeddingClient Client(string model) => new(model, new ApiKeyCredential(Gateway.Key), new OpenAIClientOptions
     {
-        Endpoint = new Uri(_gateway.Address, "v1"),
+        Endpoint = new Uri(Gateway.Address, "v1"),
         RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0),
     });
 
@@ -40,8 +32,7 @@ public sealed class EmbeddingsTests
     [Test]
     public async Task Embeddings_are_forwarded_with_the_providers_key_and_come_back_intact()
     {
-        _gateway.Upstream.Reset();
-        _gateway.Upstream.On("POST", "/v1/embeddings").Respond(FakeResponse.Json(Embeddings("text-embedding-3-small", [0.25f, -0.5f, 1f], [0f, 0.125f, -1f])));
+        Gateway.Upstream.On("POST", "/v1/embeddings").Respond(FakeResponse.Json(Embeddings("text-embedding-3-small", [0.25f, -0.5f, 1f], [0f, 0.125f, -1f])));
 
         var result = (await Client("text-embedding-3-small").GenerateEmbeddingsAsync(["first", "second"])).Value;
 
@@ -49,7 +40,7 @@ public sealed class EmbeddingsTests
         Assert.That(result[0].ToFloats().ToArray(), Is.EqualTo(new[] { 0.25f, -0.5f, 1f }));
         Assert.That(result[1].ToFloats().ToArray(), Is.EqualTo(new[] { 0f, 0.125f, -1f }));
         Assert.That(result.Usage.InputTokenCount, Is.EqualTo(8));
-        var sent = _gateway.Upstream.Requests.Single();
+        var sent = Gateway.Upstream.Requests.Single();
         Assert.That(sent.Headers["Authorization"], Is.EqualTo($"Bearer {GatewayHost.OpenAiUpstreamKey}"));
         var body = JsonNode.Parse(sent.Body)!;
         Assert.That(body["input"]!.AsArray().Select(i => i!.GetValue<string>()), Is.EqualTo(new[] { "first", "second" }));
@@ -59,7 +50,7 @@ public sealed class EmbeddingsTests
     public async Task Embeddings_on_a_provider_without_them_are_a_clear_400()
     {
         var model = $"embed-{Guid.NewGuid():N}"[..14];
-        await _gateway.RegisterModelAsync(model, "anthropic-main", "claude-sonnet-4-5");
+        await Gateway.RegisterModelAsync(model, "anthropic-main", "claude-sonnet-4-5");
 
         var error = await Assert.ThrowsAsync<ClientResultException>(() => Client(model).GenerateEmbeddingAsync("text"));
 

@@ -14,24 +14,13 @@ namespace ThinkWatch.AiGateway.Tests;
 
 /// <summary>The model table through /api/models (console token), aliases on the request path, and /v1/models for keys.</summary>
 [TestFixture]
-public sealed class ModelsTests
+public sealed class ModelsTests : GatewayFixture
 {
-    private GatewayHost _gateway = null!;
-
-    [OneTimeSetUp]
-    public async Task Start() => _gateway = await GatewayHost.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task Stop() => await _gateway.DisposeAsync();
-
-    [SetUp]
-    public void Reset() => _gateway.Upstream.Reset();
-
     private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
 
     private OpenAIClient OpenAi(string key) => new(new ApiKeyCredential(key), new OpenAIClientOptions
     {
-        Endpoint = new Uri(_gateway.Address, "v1"),
+        Endpoint = new Uri(Gateway.Address, "v1"),
         RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0),
     });
 
@@ -39,16 +28,16 @@ public sealed class ModelsTests
     public async Task An_alias_routes_to_its_upstream_model()
     {
         var alias = Unique("fast");
-        var registered = await _gateway.RegisterModelAsync(alias, "openai-main", upstreamModel: "gpt-4o-mini");
+        var registered = await Gateway.RegisterModelAsync(alias, "openai-main", upstreamModel: "gpt-4o-mini");
         Assert.That(registered.GetProperty("provider").GetString(), Is.EqualTo("openai-main"));
         Assert.That(registered.GetProperty("providerKind").GetString(), Is.EqualTo("openai"));
-        _gateway.Upstream.On("POST", "/v1/chat/completions").Respond(FakeResponse.Json(OpenAiShapes.ChatCompletion("gpt-4o-mini-2024-07-18", "Quick.")));
+        Gateway.Upstream.On("POST", "/v1/chat/completions").Respond(FakeResponse.Json(OpenAiShapes.ChatCompletion("gpt-4o-mini-2024-07-18", "Quick.")));
 
-        var completion = (await OpenAi(_gateway.Key).GetChatClient(alias).CompleteChatAsync([new UserChatMessage("hi")])).Value;
+        var completion = (await OpenAi(Gateway.Key).GetChatClient(alias).CompleteChatAsync([new UserChatMessage("hi")])).Value;
 
         Assert.That(completion.Content[0].Text, Is.EqualTo("Quick."));
         Assert.That(completion.Model, Is.EqualTo("gpt-4o-mini-2024-07-18"), "same format: the answer passes through as the upstream wrote it");
-        var sent = JsonNode.Parse(_gateway.Upstream.Requests.Single().Body)!;
+        var sent = JsonNode.Parse(Gateway.Upstream.Requests.Single().Body)!;
         Assert.That(sent["model"]!.GetValue<string>(), Is.EqualTo("gpt-4o-mini"));
     }
 
@@ -56,21 +45,21 @@ public sealed class ModelsTests
     public async Task An_alias_on_the_other_format_converts()
     {
         var alias = Unique("smart");
-        await _gateway.RegisterModelAsync(alias, "anthropic-main", upstreamModel: "claude-sonnet-4-5");
-        _gateway.Upstream.On("POST", "/v1/messages").Respond(FakeResponse.Json(AnthropicShapes.Message("claude-sonnet-4-5", "Converted.")));
+        await Gateway.RegisterModelAsync(alias, "anthropic-main", upstreamModel: "claude-sonnet-4-5");
+        Gateway.Upstream.On("POST", "/v1/messages").Respond(FakeResponse.Json(AnthropicShapes.Message("claude-sonnet-4-5", "Converted.")));
 
-        var completion = (await OpenAi(_gateway.Key).GetChatClient(alias).CompleteChatAsync([new UserChatMessage("hi")])).Value;
+        var completion = (await OpenAi(Gateway.Key).GetChatClient(alias).CompleteChatAsync([new UserChatMessage("hi")])).Value;
 
         Assert.That(completion.Content[0].Text, Is.EqualTo("Converted."));
-        Assert.That(JsonNode.Parse(_gateway.Upstream.Requests.Single().Body)!["model"]!.GetValue<string>(), Is.EqualTo("claude-sonnet-4-5"));
+        Assert.That(JsonNode.Parse(Gateway.Upstream.Requests.Single().Body)!["model"]!.GetValue<string>(), Is.EqualTo("claude-sonnet-4-5"));
     }
 
     [Test]
     public async Task Registrations_are_listed_updated_and_deleted_and_a_deleted_alias_is_unknown()
     {
         var alias = Unique("tmp");
-        var id = (await _gateway.RegisterModelAsync(alias, "openai-main", "gpt-4o", priority: 3, weight: 7)).GetProperty("id").GetString();
-        using var console = _gateway.Console();
+        var id = (await Gateway.RegisterModelAsync(alias, "openai-main", "gpt-4o", priority: 3, weight: 7)).GetProperty("id").GetString();
+        using var console = Gateway.Console();
 
         var listed = await console.GetFromJsonAsync<JsonElement>("/api/models");
         var mine = listed.EnumerateArray().Single(m => m.GetProperty("id").GetString() == id);
@@ -91,17 +80,17 @@ public sealed class ModelsTests
             Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         }
 
-        var ex = await Assert.ThrowsAsync<ClientResultException>(() => OpenAi(_gateway.Key).GetChatClient(alias).CompleteChatAsync([new UserChatMessage("hi")]));
+        var ex = await Assert.ThrowsAsync<ClientResultException>(() => OpenAi(Gateway.Key).GetChatClient(alias).CompleteChatAsync([new UserChatMessage("hi")]));
         Assert.That(ex!.Status, Is.EqualTo(404));
     }
 
     [Test]
     public async Task Bad_registrations_are_400_with_the_field_and_nothing_is_written()
     {
-        using var console = _gateway.Console();
+        using var console = Gateway.Console();
         var before = (await console.GetFromJsonAsync<JsonElement>("/api/models")).GetArrayLength();
         var alias = Unique("dup");
-        await _gateway.RegisterModelAsync(alias, "openai-main");
+        await Gateway.RegisterModelAsync(alias, "openai-main");
 
         (object Input, string Field)[] cases =
         [
@@ -127,12 +116,12 @@ public sealed class ModelsTests
     [Test]
     public async Task The_console_api_needs_a_token_with_the_right_permission()
     {
-        using var anonymous = _gateway.Http();
+        using var anonymous = Gateway.Http();
         using (var response = await anonymous.GetAsync("/api/models"))
         {
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
         }
-        using var developer = _gateway.Console(Roles.Developer);
+        using var developer = Gateway.Console(Roles.Developer);
         using (var read = await developer.GetAsync("/api/models"))
         {
             Assert.That(read.StatusCode, Is.EqualTo(HttpStatusCode.OK), await read.Content.ReadAsStringAsync());
@@ -145,8 +134,8 @@ public sealed class ModelsTests
         {
             Assert.That(health.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden), "upstream health needs providers:read");
         }
-        using var key = new HttpClient { BaseAddress = _gateway.Address };
-        key.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _gateway.Key);
+        using var key = new HttpClient { BaseAddress = Gateway.Address };
+        key.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Gateway.Key);
         using (var withApiKey = await key.GetAsync("/api/models"))
         {
             Assert.That(withApiKey.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "an API key is not a console token");
@@ -158,9 +147,9 @@ public sealed class ModelsTests
     {
         var alias = Unique("listed");
         var hidden = Unique("hidden");
-        await _gateway.RegisterModelAsync(alias, "openai-main", "gpt-4o");
-        await _gateway.RegisterModelAsync(hidden, "openai-main", "gpt-4o");
-        var (_, key) = await _gateway.CreateKeyAsync([alias, "gpt-4o", "claude-*", "no-provider-serves-this"]);
+        await Gateway.RegisterModelAsync(alias, "openai-main", "gpt-4o");
+        await Gateway.RegisterModelAsync(hidden, "openai-main", "gpt-4o");
+        var (_, key) = await Gateway.CreateKeyAsync([alias, "gpt-4o", "claude-*", "no-provider-serves-this"]);
 
         var openAi = (await OpenAi(key).GetOpenAIModelClient().GetModelsAsync()).Value.Select(m => m.Id).ToList();
         Assert.That(openAi, Is.EquivalentTo(new[] { alias, "gpt-4o" }), "registered or literal, allowed, and routable; patterns name no model");
@@ -169,7 +158,7 @@ public sealed class ModelsTests
         var forbidden = await Assert.ThrowsAsync<ClientResultException>(() => OpenAi(key).GetOpenAIModelClient().GetModelAsync(hidden));
         Assert.That(forbidden!.Status, Is.EqualTo(404));
 
-        var anthropic = new AnthropicClient { BaseUrl = _gateway.Address.ToString().TrimEnd('/'), ApiKey = key, MaxRetries = 0 };
+        var anthropic = new AnthropicClient { BaseUrl = Gateway.Address.ToString().TrimEnd('/'), ApiKey = key, MaxRetries = 0 };
         var page = await anthropic.Models.List();
         Assert.That(page.Items.Select(m => m.ID), Is.EquivalentTo(new[] { alias, "gpt-4o" }));
         Assert.That(page.Items.Select(m => m.DisplayName), Is.EquivalentTo(new[] { alias, "gpt-4o" }));
@@ -178,7 +167,7 @@ public sealed class ModelsTests
     [Test]
     public async Task Models_list_refuses_a_bad_key_in_the_clients_format()
     {
-        using var http = _gateway.Http();
+        using var http = Gateway.Http();
         http.DefaultRequestHeaders.Add("x-api-key", "tw-not-a-real-key-0000000000000000000000000");
         http.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
         using var response = await http.GetAsync("/v1/models");

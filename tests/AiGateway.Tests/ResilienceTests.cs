@@ -12,12 +12,9 @@ namespace ThinkWatch.AiGateway.Tests;
 /// own pair of providers (primary, then secondary for one model) so breakers do not carry over.
 /// </summary>
 [TestFixture]
-public sealed class ResilienceTests
+public sealed class ResilienceTests : GatewayFixture
 {
-    private GatewayHost _gateway = null!;
-
-    [OneTimeSetUp]
-    public async Task Start() => _gateway = await GatewayHost.StartAsync(new Dictionary<string, string?>
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["AiGateway:UpstreamIdleTimeout"] = "00:00:02",
         ["AiGateway:RetryAttempts"] = "1",
@@ -25,10 +22,7 @@ public sealed class ResilienceTests
         ["AiGateway:BreakerMinimumThroughput"] = "2",
         ["AiGateway:BreakerFailureRatio"] = "0.5",
         ["AiGateway:BreakerDuration"] = "00:00:01",
-    });
-
-    [OneTimeTearDown]
-    public async Task Stop() => await _gateway.DisposeAsync();
+    };
 
     private sealed record Pair(string Model, FakeRoute Primary, FakeRoute Secondary, string PrimaryName);
 
@@ -36,19 +30,19 @@ public sealed class ResilienceTests
     private async Task<Pair> PairAsync(string name, string? primaryBaseUrl = null, Func<Microsoft.AspNetCore.Http.HttpContext, Task>? secondary = null)
     {
         name = $"{name}-{Guid.NewGuid():N}"[..(name.Length + 7)];
-        var upstream = _gateway.Upstream.BaseAddress.ToString().TrimEnd('/');
-        await _gateway.AddProviderAsync($"{name}-a", "openai", primaryBaseUrl ?? $"{upstream}/{name}-a/v1", "sk-a-0123456789");
-        await _gateway.AddProviderAsync($"{name}-b", "openai", $"{upstream}/{name}-b/v1", "sk-b-0123456789");
-        await _gateway.RegisterModelAsync(name, $"{name}-a", "gpt-4o", priority: 0);
-        await _gateway.RegisterModelAsync(name, $"{name}-b", "gpt-4o", priority: 1);
-        var secondaryRoute = _gateway.Upstream.On("POST", $"/{name}-b/v1/chat/completions")
+        var upstream = Gateway.Upstream.BaseAddress.ToString().TrimEnd('/');
+        await Gateway.AddProviderAsync($"{name}-a", "openai", primaryBaseUrl ?? $"{upstream}/{name}-a/v1", "sk-a-0123456789");
+        await Gateway.AddProviderAsync($"{name}-b", "openai", $"{upstream}/{name}-b/v1", "sk-b-0123456789");
+        await Gateway.RegisterModelAsync(name, $"{name}-a", "gpt-4o", priority: 0);
+        await Gateway.RegisterModelAsync(name, $"{name}-b", "gpt-4o", priority: 1);
+        var secondaryRoute = Gateway.Upstream.On("POST", $"/{name}-b/v1/chat/completions")
             .Respond(secondary ?? FakeResponse.Json(OpenAiShapes.ChatCompletion("gpt-4o", "from the secondary")));
-        return new Pair(name, _gateway.Upstream.On("POST", $"/{name}-a/v1/chat/completions"), secondaryRoute, $"{name}-a");
+        return new Pair(name, Gateway.Upstream.On("POST", $"/{name}-a/v1/chat/completions"), secondaryRoute, $"{name}-a");
     }
 
-    private ChatClient Client(string model) => new(model, new ApiKeyCredential(_gateway.Key), new OpenAIClientOptions
+    private ChatClient Client(string model) => new(model, new ApiKeyCredential(Gateway.Key), new OpenAIClientOptions
     {
-        Endpoint = new Uri(_gateway.Address, "v1"),
+        Endpoint = new Uri(Gateway.Address, "v1"),
         NetworkTimeout = TimeSpan.FromSeconds(60),
         RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0),
     });
@@ -58,7 +52,7 @@ public sealed class ResilienceTests
 
     private async Task<JsonElement> HealthOfAsync(string provider)
     {
-        using var console = _gateway.Console();
+        using var console = Gateway.Console();
         var all = await console.GetFromJsonAsync<JsonElement>("/api/models/upstreams");
         return all.EnumerateArray().Single(u => u.GetProperty("provider").GetString() == provider);
     }
@@ -134,7 +128,7 @@ public sealed class ResilienceTests
             FakeResponse.Json(OpenAiShapes.ChatCompletion("gpt-4o", "from the primary")));
 
         Assert.That(await AskAsync(shortWait.Model), Is.EqualTo("from the primary"));
-        var times = _gateway.Upstream.Requests.Where(r => r.Path == $"/{shortWait.PrimaryName}/v1/chat/completions").Select(r => r.ReceivedAt).ToList();
+        var times = Gateway.Upstream.Requests.Where(r => r.Path == $"/{shortWait.PrimaryName}/v1/chat/completions").Select(r => r.ReceivedAt).ToList();
         Assert.That(times, Has.Count.EqualTo(2));
         Assert.That(times[1] - times[0], Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(900)), "the retry waited as the upstream asked");
 

@@ -9,35 +9,26 @@ namespace ThinkWatch.AiGateway.Tests;
 
 /// <summary>Every request with a valid key leaves one complete usage record on the bus (RabbitMQ), found here by a unique tag.</summary>
 [TestFixture]
-public sealed class UsageTests
+public sealed class UsageTests : GatewayFixture
 {
-    private GatewayHost _gateway = null!;
     private BusProbe<UsageRecorded> _bus = null!;
     private string _keyId = null!;
     private string _key = null!;
 
     [OneTimeSetUp]
-    public async Task Start()
+    public async Task StartProbe()
     {
-        _gateway = await GatewayHost.StartAsync();
-        _bus = await BusProbe<UsageRecorded>.StartAsync(_gateway.Identity.RabbitMqUri!);
-        (_keyId, _key) = await _gateway.CreateKeyAsync(["*"]);
+        _bus = await BusProbe<UsageRecorded>.StartAsync(Gateway.Identity.RabbitMqUri!);
+        (_keyId, _key) = await Gateway.CreateKeyAsync(["*"]);
     }
 
     [OneTimeTearDown]
-    public async Task Stop()
-    {
-        await _bus.DisposeAsync();
-        await _gateway.DisposeAsync();
-    }
-
-    [SetUp]
-    public void Reset() => _gateway.Upstream.Reset();
+    public async Task StopProbe() => await _bus.DisposeAsync();
 
     /// <summary>An OpenAI SDK client whose requests all carry X-ThinkWatch-Tag: <paramref name="tag"/>.</summary>
     private ChatClient Client(string model, string tag)
     {
-        var options = new OpenAIClientOptions { Endpoint = new Uri(_gateway.Address, "v1"), RetryPolicy = new ClientRetryPolicy(0) };
+        var options = new OpenAIClientOptions { Endpoint = new Uri(Gateway.Address, "v1"), RetryPolicy = new ClientRetryPolicy(0) };
         options.AddPolicy(new TagPolicy(tag), PipelinePosition.PerCall);
         return new ChatClient(model, new ApiKeyCredential(_key), options);
     }
@@ -66,7 +57,7 @@ public sealed class UsageTests
     public async Task A_forwarded_answer_is_recorded_with_the_upstreams_usage_and_everything_about_the_request()
     {
         var tag = Tag();
-        _gateway.Upstream.On("POST", "/v1/chat/completions").Respond(FakeResponse.Json(OpenAiShapes.ChatCompletion("gpt-4o", "Hi", promptTokens: 12, completionTokens: 3)));
+        Gateway.Upstream.On("POST", "/v1/chat/completions").Respond(FakeResponse.Json(OpenAiShapes.ChatCompletion("gpt-4o", "Hi", promptTokens: 12, completionTokens: 3)));
 
         await Client("gpt-4o", tag).CompleteChatAsync([new UserChatMessage("hi")], new ChatCompletionOptions { Metadata = { ["project"] = "apollo" }, StoredOutputEnabled = true });
         var (record, _) = await RecordTagged(tag);
@@ -93,7 +84,7 @@ public sealed class UsageTests
     public async Task A_converted_stream_is_recorded_with_usage_cache_reads_and_time_to_first_token()
     {
         var tag = Tag();
-        _gateway.Upstream.On("POST", "/v1/messages").Respond(FakeResponse.Sse(AnthropicShapes.MessageStream("claude-sonnet-4-5", ["Hel", "lo"], inputTokens: 40, outputTokens: 7)));
+        Gateway.Upstream.On("POST", "/v1/messages").Respond(FakeResponse.Sse(AnthropicShapes.MessageStream("claude-sonnet-4-5", ["Hel", "lo"], inputTokens: 40, outputTokens: 7)));
 
         await foreach (var _ in Client("claude-sonnet-4-5", tag).CompleteChatStreamingAsync([new UserChatMessage("hi")]))
         {
@@ -111,7 +102,7 @@ public sealed class UsageTests
     {
         var tag = Tag();
         var noUsage = OpenAiShapes.ChatStream("gpt-4o", ["A fairly long answer ", "that goes on for a while."]).Where(e => !e.Data.Contains("\"usage\"", StringComparison.Ordinal));
-        _gateway.Upstream.On("POST", "/v1/chat/completions").Respond(FakeResponse.Sse(noUsage));
+        Gateway.Upstream.On("POST", "/v1/chat/completions").Respond(FakeResponse.Sse(noUsage));
 
         await foreach (var _ in Client("gpt-4o", tag).CompleteChatStreamingAsync([new UserChatMessage("Tell me something long")]))
         {
@@ -127,7 +118,7 @@ public sealed class UsageTests
     public async Task A_failed_request_is_recorded_with_its_status_and_no_tokens()
     {
         var tag = Tag();
-        _gateway.Upstream.On("POST", "/v1/chat/completions").Respond(FakeResponse.Error(400, OpenAiShapes.Error("bad temperature", "invalid_request_error")));
+        Gateway.Upstream.On("POST", "/v1/chat/completions").Respond(FakeResponse.Error(400, OpenAiShapes.Error("bad temperature", "invalid_request_error")));
 
         await Assert.ThrowsAsync<ClientResultException>(() => Client("gpt-4o", tag).CompleteChatAsync([new UserChatMessage("hi")]));
         var (record, _) = await RecordTagged(tag);

@@ -24,6 +24,8 @@ public sealed class UsageMeter(TimeProvider time, string endpoint)
     public string? Model { get; set; }
     public UpstreamRoute? Route { get; set; }
     public bool Stream { get; set; }
+    /// <summary>False for calls that use no model (token counting): recorded, with no tokens.</summary>
+    public bool Billable { get; set; } = true;
     public long RequestBytes { get; set; }
     public Usage? Reported { get; set; }
     /// <summary>Characters of generated text seen (for an estimate when the upstream reports no usage).</summary>
@@ -62,7 +64,8 @@ public sealed class UsageMeter(TimeProvider time, string endpoint)
             return null;
         }
         // An answer without usage: about 4 characters (bytes of a prompt) per token, marked as an estimate. No answer: nothing used.
-        var usage = Reported ?? (Route is null || status >= 400 ? Usage.None : new Usage(RequestBytes / 4, OutputChars / 4, Estimated: true));
+        var usage = !Billable ? Usage.None
+            : Reported ?? (Route is null || status >= 400 ? Usage.None : new Usage(RequestBytes / 4, OutputChars / 4, Estimated: true));
         var input = usage.TotalInput;
         return new UsageRecorded(
             Guid.CreateVersion7(), time.GetUtcNow(), Activity.Current?.TraceId.ToString(),

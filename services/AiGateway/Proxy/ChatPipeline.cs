@@ -18,7 +18,7 @@ using ThinkWatch.Contracts.Providers;
 namespace ThinkWatch.AiGateway.Proxy;
 
 /// <summary>The API a client calls on the gateway (errors are written in its shape: Anthropic's, or OpenAI's for the rest).</summary>
-public enum ClientFormat { OpenAiChat, Anthropic, OpenAiEmbeddings }
+public enum ClientFormat { OpenAiChat, Anthropic, OpenAiEmbeddings, AnthropicCountTokens }
 
 /// <summary>
 /// One chat request from client to upstream and back: key, body, model, route, then either
@@ -75,6 +75,17 @@ public sealed partial class ChatPipeline(
         {
             throw new GatewayException(new GatewayError(ErrorKind.NotFound, $"The model '{model}' does not exist or no provider serves it.", "model"));
         }
+        if (format == ClientFormat.AnthropicCountTokens)
+        {
+            // Counting is free and uses no model: nothing to account. Only Anthropic counts; elsewhere the gateway estimates.
+            meter.Billable = false;
+            routes = [.. routes.Where(r => r.Format == UpstreamFormat.Anthropic)];
+            if (routes.Count == 0)
+            {
+                await CountLocallyAsync(context, body);
+                return;
+            }
+        }
         // Upstreams in order until one answers; nothing has reached the client until then, so failing over is safe.
         GatewayError? failure = null;
         foreach (var route in routes)
@@ -129,7 +140,7 @@ public sealed partial class ChatPipeline(
         {
             var response = await health.Pipeline.ExecuteAsync(async cancellationToken =>
             {
-                using var request = UpstreamRequests.Create(route, format == ClientFormat.OpenAiEmbeddings ? UpstreamOperation.Embeddings : UpstreamOperation.Chat, call.Body, context.Request);
+                using var request = UpstreamRequests.Create(route, OperationOf(format), call.Body, context.Request);
                 var started = time.GetTimestamp();
                 try
                 {
@@ -171,7 +182,8 @@ public sealed partial class ChatPipeline(
         {
             throw GatewayException.Unsupported("Embeddings", $"{route.Provider.Kind} (provider '{route.Provider.Name}')");
         }
-        var passThrough = (format, route.Format) is (ClientFormat.OpenAiChat or ClientFormat.OpenAiEmbeddings, UpstreamFormat.OpenAiChat) or (ClientFormat.Anthropic, UpstreamFormat.Anthropic);
+        var passThrough = (format, route.Format) is (ClientFormat.OpenAiChat or ClientFormat.OpenAiEmbeddings, UpstreamFormat.OpenAiChat)
+            or (ClientFormat.Anthropic or ClientFormat.AnthropicCountTokens, UpstreamFormat.Anthropic);
         if (passThrough)
         {
             var stream = JsonRead.Bool(body, "stream", "") ?? false;
@@ -204,6 +216,24 @@ public sealed partial class ChatPipeline(
             _ => OpenAiChat.WriteRequest(request, route.UpstreamModel, target, legacyMaxTokens: route.Provider.Kind == ProviderKinds.OpenAiCompatible),
         };
         return new Call(JsonWire.Bytes(upstreamBody), request.Stream, request.StreamUsage, false, model);
+    }
+
+    private static UpstreamOperation OperationOf(ClientFormat format) => format switch
+    {
+        ClientFormat.OpenAiEmbeddings => UpstreamOperation.Embeddings,
+        ClientFormat.AnthropicCountTokens => UpstreamOperation.CountTokens,
+        _ => UpstreamOperation.Chat,
+    };
+
+    /// <summary>count_tokens for a model no Anthropic upstream serves: the request is checked as a Messages request and its size estimated.</summary>
+    private static async Task CountLocallyAsync(HttpContext context, JsonObject body)
+    {
+        var request = (JsonObject)body.DeepClone();
+        request["max_tokens"] ??= 1; // count_tokens has none; the Messages parser insists
+        var parsed = AnthropicMessages.ParseRequest(request, "the gateway's token estimate");
+        context.Response.ContentType = "application/json";
+        context.Response.Headers["X-ThinkWatch-Estimated"] = "true";
+        await context.Response.Body.WriteAsync(JsonWire.Bytes(new JsonObject { ["input_tokens"] = TokenEstimate.Of(parsed) }), context.RequestAborted);
     }
 
     private static string UpstreamName(UpstreamFormat format) => format == UpstreamFormat.Anthropic ? AnthropicMessages.Name : OpenAiChat.Name;

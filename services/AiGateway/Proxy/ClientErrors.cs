@@ -12,7 +12,7 @@ public static class ClientErrors
         {
             context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        var body = format == ClientFormat.Anthropic ? AnthropicMessages.Error(error) : OpenAiChat.Error(error);
+        var body = format is ClientFormat.Anthropic or ClientFormat.AnthropicCountTokens ? AnthropicMessages.Error(error) : OpenAiChat.Error(error);
         context.Response.ContentType = "application/json";
         await context.Response.Body.WriteAsync(JsonWire.Bytes(body), context.RequestAborted);
     }

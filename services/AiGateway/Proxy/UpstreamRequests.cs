@@ -5,7 +5,7 @@ using ThinkWatch.Contracts.Providers;
 namespace ThinkWatch.AiGateway.Proxy;
 
 /// <summary>What is asked of an upstream.</summary>
-public enum UpstreamOperation { Chat, Embeddings }
+public enum UpstreamOperation { Chat, Embeddings, CountTokens }
 
 /// <summary>Where and how to call a provider: URL, credentials, version headers. Only the provider's own credentials go to it.</summary>
 public static class UpstreamRequests
@@ -15,7 +15,7 @@ public static class UpstreamRequests
     public static HttpRequestMessage Create(UpstreamRoute route, UpstreamOperation operation, byte[] body, HttpRequest client)
     {
         var provider = route.Provider;
-        var request = new HttpRequestMessage(HttpMethod.Post, UriOf(route, operation == UpstreamOperation.Embeddings ? "/embeddings" : "/chat/completions"))
+        var request = new HttpRequestMessage(HttpMethod.Post, UriOf(route, operation))
         {
             Version = System.Net.HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
@@ -48,13 +48,13 @@ public static class UpstreamRequests
 
     public const string DefaultAzureApiVersion = "2024-10-21";
 
-    /// <summary>The URL of an operation (<paramref name="openAiPath"/> on OpenAI-shaped upstreams).</summary>
-    private static Uri UriOf(UpstreamRoute route, string openAiPath)
+    private static Uri UriOf(UpstreamRoute route, UpstreamOperation operation)
     {
         var provider = route.Provider;
+        var openAiPath = operation == UpstreamOperation.Embeddings ? "/embeddings" : "/chat/completions";
         return provider.Kind switch
         {
-            ProviderKinds.Anthropic => new Uri((provider.BaseUrl ?? "https://api.anthropic.com") + "/v1/messages"),
+            ProviderKinds.Anthropic => new Uri((provider.BaseUrl ?? "https://api.anthropic.com") + (operation == UpstreamOperation.CountTokens ? "/v1/messages/count_tokens" : "/v1/messages")),
             ProviderKinds.OpenAi => new Uri((provider.BaseUrl ?? "https://api.openai.com/v1") + openAiPath),
             // Azure addresses a deployment (the registered upstream model) and pins an API version.
             ProviderKinds.AzureOpenAi => new Uri($"{provider.BaseUrl?.TrimEnd('/')}/openai/deployments/{Uri.EscapeDataString(route.UpstreamModel)}{openAiPath}"
