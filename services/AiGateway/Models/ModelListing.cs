@@ -16,36 +16,36 @@ public sealed class ModelListing(KeyAuthenticator keys, ProviderCatalog provider
 {
     private sealed record Listed(string Id, string OwnedBy, DateTime Created);
 
-    public async Task ListAsync(HttpContext context)
+    public Task ListAsync(HttpContext context) => AnswerAsync(context, async format =>
     {
-        var format = context.Request.Headers.ContainsKey("anthropic-version") ? ClientFormat.Anthropic : ClientFormat.OpenAiChat;
-        try
-        {
-            var listed = await AvailableAsync(context);
-            await WriteAsync(context, format == ClientFormat.Anthropic
-                ? new JsonObject
-                {
-                    ["data"] = new JsonArray([.. listed.Select(AnthropicModel)]),
-                    ["has_more"] = false,
-                    ["first_id"] = listed.FirstOrDefault()?.Id,
-                    ["last_id"] = listed.LastOrDefault()?.Id,
-                }
-                : new JsonObject { ["object"] = "list", ["data"] = new JsonArray([.. listed.Select(OpenAiModel)]) });
-        }
-        catch (GatewayException ex)
-        {
-            await ClientErrors.WriteAsync(context, format, ex.Error);
-        }
-    }
+        var listed = await AvailableAsync(context);
+        return format == ClientFormat.Anthropic
+            ? new JsonObject
+            {
+                ["data"] = new JsonArray([.. listed.Select(AnthropicModel)]),
+                ["has_more"] = false,
+                ["first_id"] = listed.FirstOrDefault()?.Id,
+                ["last_id"] = listed.LastOrDefault()?.Id,
+            }
+            : new JsonObject { ["object"] = "list", ["data"] = new JsonArray([.. listed.Select(OpenAiModel)]) };
+    });
 
-    public async Task GetAsync(HttpContext context, string id)
+    public Task GetAsync(HttpContext context, string id) => AnswerAsync(context, async format =>
+    {
+        var model = (await AvailableAsync(context)).FirstOrDefault(m => m.Id == id)
+            ?? throw new GatewayException(new GatewayError(ErrorKind.NotFound, $"The model '{id}' does not exist or this key may not use it.", "model"));
+        return format == ClientFormat.Anthropic ? AnthropicModel(model) : OpenAiModel(model);
+    });
+
+    /// <summary>The body <paramref name="answer"/> builds in the client's shape, or the error in it.</summary>
+    private static async Task AnswerAsync(HttpContext context, Func<ClientFormat, Task<JsonObject>> answer)
     {
         var format = context.Request.Headers.ContainsKey("anthropic-version") ? ClientFormat.Anthropic : ClientFormat.OpenAiChat;
         try
         {
-            var model = (await AvailableAsync(context)).FirstOrDefault(m => m.Id == id)
-                ?? throw new GatewayException(new GatewayError(ErrorKind.NotFound, $"The model '{id}' does not exist or this key may not use it.", "model"));
-            await WriteAsync(context, format == ClientFormat.Anthropic ? AnthropicModel(model) : OpenAiModel(model));
+            var body = await answer(format);
+            context.Response.ContentType = "application/json";
+            await context.Response.Body.WriteAsync(JsonWire.Bytes(body), context.RequestAborted);
         }
         catch (GatewayException ex)
         {
@@ -87,10 +87,4 @@ public sealed class ModelListing(KeyAuthenticator keys, ProviderCatalog provider
         ["display_name"] = m.Id,
         ["created_at"] = DateTime.SpecifyKind(m.Created, DateTimeKind.Utc).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
     };
-
-    private static async Task WriteAsync(HttpContext context, JsonObject body)
-    {
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(JsonWire.Bytes(body), context.RequestAborted);
-    }
 }

@@ -25,9 +25,7 @@ public sealed class ModelManagement(NpgsqlDataSource dataSource, ProviderCatalog
 
     public async Task<IReadOnlyList<ModelView>> ListAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<ModelRegistration>(new CommandDefinition(
-            ModelCatalog.Select + " ORDER BY name, priority, provider_id", cancellationToken: cancellationToken));
+        var rows = await ModelCatalog.ReadAllAsync(dataSource, cancellationToken);
         var known = await providers.GetAsync(cancellationToken);
         return [.. rows.Select(r => View(r, known))];
     }
@@ -40,7 +38,7 @@ public sealed class ModelManagement(NpgsqlDataSource dataSource, ProviderCatalog
             return new Outcome<ModelView>.Invalid(errors);
         }
         var now = time.GetUtcNow().UtcDateTime;
-        var row = new ModelRegistration(Guid.CreateVersion7(), input.Name!, provider!.Id, input.UpstreamModel ?? input.Name!, input.Priority ?? 0, input.Weight ?? 1, now, now);
+        var row = Registration(Guid.CreateVersion7(), input, provider!, createdAt: now, updatedAt: now);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         var inserted = await connection.ExecuteAsync(new CommandDefinition("""
@@ -48,7 +46,7 @@ public sealed class ModelManagement(NpgsqlDataSource dataSource, ProviderCatalog
             VALUES (@Id, @Name, @ProviderId, @UpstreamModel, @Priority, @Weight, @CreatedAt, @UpdatedAt)
             ON CONFLICT (name, provider_id) DO NOTHING
             """, row, tx, cancellationToken: cancellationToken));
-        return inserted == 0 ? Duplicate(row, provider) : await CommitAsync(actor, "model.create", row, known, connection, tx, cancellationToken);
+        return inserted == 0 ? Duplicate(row, provider!) : await CommitAsync(actor, "model.create", row, known, connection, tx, cancellationToken);
     }
 
     public async Task<Outcome<ModelView>> UpdateAsync(ConsoleActor actor, Guid id, ModelInput input, CancellationToken cancellationToken)
@@ -58,7 +56,8 @@ public sealed class ModelManagement(NpgsqlDataSource dataSource, ProviderCatalog
         {
             return new Outcome<ModelView>.Invalid(errors);
         }
-        var row = new ModelRegistration(id, input.Name!, provider!.Id, input.UpstreamModel ?? input.Name!, input.Priority ?? 0, input.Weight ?? 1, default, time.GetUtcNow().UtcDateTime);
+        // created_at stays as stored; the UPDATE returns it.
+        var row = Registration(id, input, provider!, createdAt: default, updatedAt: time.GetUtcNow().UtcDateTime);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         DateTime? createdAt;
@@ -71,7 +70,7 @@ public sealed class ModelManagement(NpgsqlDataSource dataSource, ProviderCatalog
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            return Duplicate(row, provider);
+            return Duplicate(row, provider!);
         }
         return createdAt is null
             ? new Outcome<ModelView>.NotFound()
@@ -83,12 +82,16 @@ public sealed class ModelManagement(NpgsqlDataSource dataSource, ProviderCatalog
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<ModelRegistration>(new CommandDefinition(
-            "DELETE FROM models WHERE id = @id RETURNING id, name, provider_id AS ProviderId, upstream_model AS UpstreamModel, priority, weight, created_at AS CreatedAt, updated_at AS UpdatedAt",
+            $"DELETE FROM models WHERE id = @id RETURNING {ModelCatalog.Columns}",
             new { id }, tx, cancellationToken: cancellationToken));
         return row is null
             ? new Outcome<ModelView>.NotFound()
             : await CommitAsync(actor, "model.delete", row, await providers.GetAsync(cancellationToken), connection, tx, cancellationToken);
     }
+
+    /// <summary>A valid input as a row, with the defaults: upstream model = name, priority 0, weight 1.</summary>
+    private static ModelRegistration Registration(Guid id, ModelInput input, UpstreamProvider provider, DateTime createdAt, DateTime updatedAt) =>
+        new(id, input.Name!, provider.Id, input.UpstreamModel ?? input.Name!, input.Priority ?? 0, input.Weight ?? 1, createdAt, updatedAt);
 
     /// <summary>The providers, reloaded first if the named one is not among them (it may have been added a moment ago).</summary>
     private async Task<IReadOnlyList<UpstreamProvider>> ProvidersFor(ModelInput input, CancellationToken cancellationToken)

@@ -29,21 +29,23 @@ public sealed class ModelTable(IReadOnlyList<ModelRegistration> rows)
 /// </summary>
 public sealed class ModelCatalog
 {
-    internal const string Select = """
-        SELECT id, name, provider_id AS ProviderId, upstream_model AS UpstreamModel, priority, weight, created_at AS CreatedAt, updated_at AS UpdatedAt
-        FROM models
-        """;
+    /// <summary>A row's columns as <see cref="ModelRegistration"/> reads them (SELECT and RETURNING).</summary>
+    internal const string Columns =
+        "id, name, provider_id AS ProviderId, upstream_model AS UpstreamModel, priority, weight, created_at AS CreatedAt, updated_at AS UpdatedAt";
+
+    /// <summary>Every registration, by name and priority.</summary>
+    internal static async Task<IReadOnlyList<ModelRegistration>> ReadAllAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return [.. await connection.QueryAsync<ModelRegistration>(new CommandDefinition(
+            $"SELECT {Columns} FROM models ORDER BY name, priority, provider_id", cancellationToken: cancellationToken))];
+    }
 
     private readonly Routing.RefreshingValue<ModelTable> _table;
 
     public ModelCatalog(NpgsqlDataSource dataSource, IOptions<AiGatewayOptions> options, TimeProvider time, ILogger<ModelCatalog> logger) =>
         _table = new("model table",
-            async cancellationToken =>
-            {
-                await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-                return new ModelTable([.. await connection.QueryAsync<ModelRegistration>(new CommandDefinition(
-                    Select + " ORDER BY name, priority, provider_id", cancellationToken: cancellationToken))]);
-            },
+            async cancellationToken => new ModelTable(await ReadAllAsync(dataSource, cancellationToken)),
             ex => ex is NpgsqlException or TimeoutException,
             () => options.Value.ProviderRefreshInterval, time, logger);
 

@@ -105,7 +105,7 @@ public sealed partial class ChatPipeline(
                 timeout.CancelAfter(options.Value.UpstreamIdleTimeout);
                 if (!upstream.IsSuccessStatusCode)
                 {
-                    failure = await UpstreamErrors.ReadAsync(upstream, route, timeout.Token);
+                    failure = await UpstreamErrors.ReadAsync(upstream, route, time.GetUtcNow(), timeout.Token);
                     if (UpstreamResilience.IsRetryable(upstream))
                     {
                         LogFailover(logger, route.Provider.Name, (int)upstream.StatusCode);
@@ -145,7 +145,7 @@ public sealed partial class ChatPipeline(
                 try
                 {
                     var answer = await http.SendAsync(request, cancellationToken);
-                    health.Record(time.GetElapsedTime(started), (int)answer.StatusCode >= 500 ? $"HTTP {(int)answer.StatusCode}" : null, time.GetUtcNow());
+                    health.Record(time.GetElapsedTime(started), UpstreamResilience.IsFailure(Polly.Outcome.FromResult(answer)) ? $"HTTP {(int)answer.StatusCode}" : null, time.GetUtcNow());
                     return answer;
                 }
                 catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !aborted.IsCancellationRequested))

@@ -10,17 +10,12 @@ public static class UpstreamErrors
 {
     private const int MaxErrorBody = 64 * 1024;
 
-    public static async Task<GatewayError> ReadAsync(HttpResponseMessage upstream, UpstreamRoute route, CancellationToken cancellationToken)
+    public static async Task<GatewayError> ReadAsync(HttpResponseMessage upstream, UpstreamRoute route, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var status = (int)upstream.StatusCode;
         var message = await MessageAsync(upstream, cancellationToken);
         var provider = route.Provider.Name;
-        var retryAfter = upstream.Headers.RetryAfter switch
-        {
-            { Delta: { } delta } => delta,
-            { Date: { } date } => date - DateTimeOffset.UtcNow,
-            _ => (TimeSpan?)null,
-        };
+        var retryAfter = RetryAfter(upstream, now);
         return status switch
         {
             400 or 422 => new GatewayError(ErrorKind.InvalidRequest, message ?? "The provider refused the request.", UpstreamStatus: 400),
@@ -33,6 +28,14 @@ public static class UpstreamErrors
             _ => new GatewayError(ErrorKind.Api, $"The provider '{provider}' failed ({status}){(message is null ? "." : ": " + message)}"),
         };
     }
+
+    /// <summary>How long the upstream asked to wait (Retry-After as seconds or as a date), if it did.</summary>
+    public static TimeSpan? RetryAfter(HttpResponseMessage upstream, DateTimeOffset now) => upstream.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta,
+        { Date: { } date } => date - now,
+        _ => null,
+    };
 
     /// <summary>The message of an OpenAI- or Anthropic-shaped error body, if there is one.</summary>
     private static async Task<string?> MessageAsync(HttpResponseMessage upstream, CancellationToken cancellationToken)

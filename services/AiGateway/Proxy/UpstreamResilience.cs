@@ -140,12 +140,7 @@ public sealed partial class UpstreamResilience(IOptions<AiGatewayOptions> option
         return new UpstreamHealth(builder.Build(), state) { Provider = provider };
     }
 
-    private TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
-    {
-        { Delta: { } delta } => delta,
-        { Date: { } date } => date - time.GetUtcNow(),
-        _ => null,
-    };
+    private TimeSpan? RetryAfter(HttpResponseMessage response) => UpstreamErrors.RetryAfter(response, time.GetUtcNow());
 
     [LoggerMessage(EventId = 4211, Level = LogLevel.Information, Message = "Retrying provider {Provider} (attempt {Attempt}) after {Status}{Exception}")]
     private static partial void LogRetry(ILogger logger, string provider, int attempt, HttpStatusCode? status, string? exception);
