@@ -75,9 +75,13 @@ public sealed class GatewayHost : IAsyncDisposable
     }
 
     /// <summary>Registers a provider in Identity's vault; its id.</summary>
-    public async Task<string> AddProviderAsync(string name, string kind, string baseUrl, string apiKey, object? settings = null)
+    public Task<string> AddProviderAsync(string name, string kind, string baseUrl, string apiKey, object? settings = null) =>
+        AddProviderAsync(name, kind, baseUrl, (object)new { apiKey }, settings);
+
+    /// <summary>Registers a provider with any credentials (AWS keys for Bedrock); its id.</summary>
+    public async Task<string> AddProviderAsync(string name, string kind, string baseUrl, object credentials, object? settings = null)
     {
-        using var response = await Admin.PostAsJsonAsync("/api/providers", new { name, kind, baseUrl, settings, credentials = new { apiKey } });
+        using var response = await Admin.PostAsJsonAsync("/api/providers", new { name, kind, baseUrl, settings, credentials });
         var body = await response.Content.ReadAsStringAsync();
         Assert.That(response.IsSuccessStatusCode, Is.True, body);
         return JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;

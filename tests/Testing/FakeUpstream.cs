@@ -7,7 +7,11 @@ using Microsoft.AspNetCore.Http.Features;
 namespace ThinkWatch.Testing;
 
 /// <summary>A request the fake received, fully buffered for assertions.</summary>
-public sealed record RecordedRequest(string Method, string Path, string Query, IReadOnlyDictionary<string, string> Headers, string Body, DateTimeOffset ReceivedAt);
+public sealed record RecordedRequest(string Method, string Path, string Query, IReadOnlyDictionary<string, string> Headers, string Body, DateTimeOffset ReceivedAt)
+{
+    /// <summary>The request target as it came on the wire (percent-encoding intact).</summary>
+    public string RawTarget { get; init; } = Path;
+}
 
 /// <summary>
 /// An in-process upstream (model provider or any HTTP API) on a free loopback port,
@@ -22,6 +26,9 @@ public sealed class FakeUpstream : IAsyncDisposable
 
 
     public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>Requests no scripted route answers go to <see cref="FakeModels"/> (a model behind every wire format).</summary>
+    public bool AnswersModels { get; set; }
     public IReadOnlyList<RecordedRequest> Requests => _requests.ToList();
 
     public static async Task<FakeUpstream> StartAsync()
@@ -51,10 +58,14 @@ public sealed class FakeUpstream : IAsyncDisposable
             context.Request.QueryString.Value ?? "",
             context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
             body,
-            DateTimeOffset.UtcNow));
+            DateTimeOffset.UtcNow) { RawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path });
 
         if (!_routes.TryGetValue($"{context.Request.Method} {context.Request.Path}", out var route) || route.Next() is not { } respond)
         {
+            if (AnswersModels && context.Request.Method == "POST" && await FakeModels.HandleAsync(context, body))
+            {
+                return;
+            }
             context.Response.StatusCode = 404;
             await context.Response.WriteAsJsonAsync(new { error = new { message = $"fake upstream has no route for {context.Request.Method} {context.Request.Path}", type = "not_found" } });
             return;

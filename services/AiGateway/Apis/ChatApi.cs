@@ -9,6 +9,7 @@ public static class ChatApi
     {
         var v1 = app.MapGroup("/v1");
         v1.MapPost("/chat/completions", (HttpContext context, ChatPipeline pipeline) => pipeline.HandleAsync(context, ClientFormat.OpenAiChat));
+        v1.MapPost("/responses", (HttpContext context, ChatPipeline pipeline) => pipeline.HandleAsync(context, ClientFormat.OpenAiResponses));
         v1.MapPost("/messages", (HttpContext context, ChatPipeline pipeline) => pipeline.HandleAsync(context, ClientFormat.Anthropic));
         v1.MapPost("/messages/count_tokens", (HttpContext context, ChatPipeline pipeline) => pipeline.HandleAsync(context, ClientFormat.AnthropicCountTokens));
         v1.MapPost("/embeddings", (HttpContext context, ChatPipeline pipeline) => pipeline.HandleAsync(context, ClientFormat.OpenAiEmbeddings));

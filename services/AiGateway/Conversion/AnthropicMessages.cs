@@ -266,7 +266,7 @@ public static class AnthropicMessages
                 ["source"] = new JsonObject { ["type"] = "text", ["media_type"] = "text/plain", ["data"] = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(d.Data)) },
             }, d.Cache),
             DocumentPart d => (new JsonObject { ["type"] = "document", ["source"] = SourceJson(d.Url, d.MediaType, d.Data) }, d.Cache),
-            ToolCallPart c => (new JsonObject { ["type"] = "tool_use", ["id"] = c.Id, ["name"] = c.Name, ["input"] = ToolInput(c.Arguments) }, false),
+            ToolCallPart c => (new JsonObject { ["type"] = "tool_use", ["id"] = c.Id, ["name"] = c.Name, ["input"] = Mapping.ToolArguments(c.Arguments) }, false),
             ToolResultPart r => (new JsonObject
             {
                 ["type"] = "tool_result",
@@ -292,19 +292,6 @@ public static class AnthropicMessages
     private static JsonObject SourceJson(string? url, string? mediaType, string? data) => url is not null
         ? new JsonObject { ["type"] = "url", ["url"] = url }
         : new JsonObject { ["type"] = "base64", ["media_type"] = mediaType, ["data"] = data };
-
-    private static JsonNode ToolInput(string arguments)
-    {
-        try
-        {
-            return JsonNode.Parse(arguments.Length == 0 ? "{}" : arguments) as JsonObject
-                ?? throw GatewayException.Invalid("Tool call arguments must be a JSON object.");
-        }
-        catch (JsonException)
-        {
-            throw GatewayException.Invalid("Tool call arguments are not valid JSON.");
-        }
-    }
 
     // ---- responses ------------------------------------------------------------------------
 

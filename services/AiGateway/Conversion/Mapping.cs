@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
 namespace ThinkWatch.AiGateway.Conversion;
 
 /// <summary>Small mappings shared by the formats.</summary>
@@ -48,5 +51,19 @@ internal static class Mapping
             texts.Add(part is TextPart t ? t.Text : throw GatewayException.Unsupported($"{what} other than text", upstream));
         }
         return string.Join("\n\n", texts);
+    }
+
+    /// <summary>Tool call arguments (JSON text) as the object formats that carry them parsed want.</summary>
+    public static JsonObject ToolArguments(string arguments)
+    {
+        try
+        {
+            return JsonNode.Parse(arguments.Length == 0 ? "{}" : arguments) as JsonObject
+                ?? throw GatewayException.Invalid("Tool call arguments must be a JSON object.");
+        }
+        catch (JsonException)
+        {
+            throw GatewayException.Invalid("Tool call arguments are not valid JSON.");
+        }
     }
 }

@@ -18,7 +18,7 @@ using ThinkWatch.Contracts.Providers;
 namespace ThinkWatch.AiGateway.Proxy;
 
 /// <summary>The API a client calls on the gateway (errors are written in its shape: Anthropic's, or OpenAI's for the rest).</summary>
-public enum ClientFormat { OpenAiChat, Anthropic, OpenAiEmbeddings, AnthropicCountTokens }
+public enum ClientFormat { OpenAiChat, Anthropic, OpenAiResponses, OpenAiEmbeddings, AnthropicCountTokens }
 
 /// <summary>
 /// One chat request from client to upstream and back: key, body, model, route, then either
@@ -140,7 +140,7 @@ public sealed partial class ChatPipeline(
         {
             var response = await health.Pipeline.ExecuteAsync(async cancellationToken =>
             {
-                using var request = UpstreamRequests.Create(route, OperationOf(format), call.Body, context.Request);
+                using var request = UpstreamRequests.Create(route, OperationOf(format), call.Body, call.Stream, context.Request, time.GetUtcNow());
                 var started = time.GetTimestamp();
                 try
                 {
@@ -204,17 +204,9 @@ public sealed partial class ChatPipeline(
             changed["model"] = route.UpstreamModel;
             return new Call(JsonWire.Bytes(changed), stream, wantsUsage, true, model);
         }
-        var target = $"{UpstreamName(route.Format)} (provider '{route.Provider.Name}')";
-        var request = format switch
-        {
-            ClientFormat.Anthropic => AnthropicMessages.ParseRequest(body, target),
-            _ => OpenAiChat.ParseRequest(body, target),
-        };
-        var upstreamBody = route.Format switch
-        {
-            UpstreamFormat.Anthropic => AnthropicMessages.WriteRequest(request, route.UpstreamModel, target, options.Value.DefaultMaxTokens),
-            _ => OpenAiChat.WriteRequest(request, route.UpstreamModel, target, legacyMaxTokens: route.Provider.Kind == ProviderKinds.OpenAiCompatible),
-        };
+        var target = $"{route.Codec.Name} (provider '{route.Provider.Name}')";
+        var request = ClientCodecOf(format).ParseRequest(body, target);
+        var upstreamBody = route.Codec.WriteRequest(request, route.UpstreamModel, new UpstreamTarget(target, route.Provider.Kind, options.Value.DefaultMaxTokens));
         return new Call(JsonWire.Bytes(upstreamBody), request.Stream, request.StreamUsage, false, model);
     }
 
@@ -236,7 +228,12 @@ public sealed partial class ChatPipeline(
         await context.Response.Body.WriteAsync(JsonWire.Bytes(new JsonObject { ["input_tokens"] = TokenEstimate.Of(parsed) }), context.RequestAborted);
     }
 
-    private static string UpstreamName(UpstreamFormat format) => format == UpstreamFormat.Anthropic ? AnthropicMessages.Name : OpenAiChat.Name;
+    private static IClientCodec ClientCodecOf(ClientFormat format) => format switch
+    {
+        ClientFormat.Anthropic or ClientFormat.AnthropicCountTokens => AnthropicCodec.Instance,
+        ClientFormat.OpenAiResponses => OpenAiResponsesCodec.Instance,
+        _ => OpenAiChatCodec.Instance,
+    };
 
     private async Task RespondAsync(HttpContext context, ClientFormat format, UpstreamRoute route, Call call, HttpResponseMessage upstream, CancellationToken cancellationToken, UsageMeter meter)
     {
@@ -250,16 +247,11 @@ public sealed partial class ChatPipeline(
         {
             throw new GatewayException(new GatewayError(ErrorKind.Api, $"The provider '{route.Provider.Name}' answered with something that is not JSON."));
         }
-        meter.Reported = route.Format == UpstreamFormat.Anthropic
-            ? AnthropicMessages.UsageFrom(body["usage"] as JsonObject)
-            : OpenAiChat.UsageFrom(body["usage"] as JsonObject);
+        meter.Reported = route.Codec.UsageOf(body);
         if (!call.PassThrough)
         {
-            var response = route.Format == UpstreamFormat.Anthropic ? AnthropicMessages.ParseResponse(body) : OpenAiChat.ParseResponse(body);
-            var converted = format == ClientFormat.Anthropic
-                ? AnthropicMessages.WriteResponse(response, call.ClientModel)
-                : OpenAiChat.WriteResponse(response, call.ClientModel, time.GetUtcNow().ToUnixTimeSeconds());
-            bytes = JsonWire.Bytes(converted);
+            var response = route.Codec.ParseResponse(body);
+            bytes = JsonWire.Bytes(ClientCodecOf(format).WriteResponse(response, call.ClientModel, time.GetUtcNow().ToUnixTimeSeconds()));
         }
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json";
@@ -279,10 +271,8 @@ public sealed partial class ChatPipeline(
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         await response.StartAsync(context.RequestAborted);
 
-        StreamDecoder decoder = route.Format == UpstreamFormat.Anthropic ? new AnthropicDecoder() : new OpenAiChatDecoder();
-        StreamEncoder? encoder = call.PassThrough ? null
-            : format == ClientFormat.Anthropic ? new AnthropicEncoder(call.ClientModel)
-            : new OpenAiChatEncoder(call.ClientModel, time.GetUtcNow().ToUnixTimeSeconds(), call.ClientWantsUsage);
+        var decoder = route.Codec.CreateDecoder();
+        var encoder = call.PassThrough ? null : ClientCodecOf(format).CreateEncoder(call.ClientModel, time.GetUtcNow().ToUnixTimeSeconds(), call.ClientWantsUsage);
         var events = new List<StreamEvent>();
         var writer = response.BodyWriter;
         var idle = options.Value.UpstreamIdleTimeout;
@@ -296,32 +286,25 @@ public sealed partial class ChatPipeline(
                 timeout.CancelAfter(idle);
                 var result = await reader.ReadAsync(timeout.Token);
                 var buffer = result.Buffer;
-                while (Sse.TryReadEvent(ref buffer, out var raw))
+                if (encoder is null)
                 {
-                    if (encoder is null)
+                    while (Sse.TryReadEvent(ref buffer, out var raw))
                     {
-                        var skip = false;
-                        if (CarriesUsageOrEnd(raw, format))
-                        {
-                            var (name, data) = Sse.Parse(raw);
-                            decoder.Decode(name, data, events);
-                            // The usage-only chunk the gateway asked for on the client's behalf.
-                            skip = !call.ClientWantsUsage && format == ClientFormat.OpenAiChat && data.Contains("\"choices\":[]", StringComparison.Ordinal);
-                        }
-                        if (!skip)
-                        {
-                            foreach (var segment in raw)
-                            {
-                                writer.Write(segment.Span);
-                            }
-                        }
+                        Forward(raw, format, call, decoder, events, writer);
+                        completed |= Drain(events, null, writer, meter);
                     }
-                    else
+                }
+                else
+                {
+                    while (decoder.TryRead(ref buffer, events))
                     {
-                        var (name, data) = Sse.Parse(raw);
-                        decoder.Decode(name, data, events);
+                        completed |= Drain(events, encoder, writer, meter);
                     }
-                    completed |= Drain(events, encoder, writer, meter);
+                    if (result.IsCompleted)
+                    {
+                        decoder.EndOfStream(events);
+                        completed |= Drain(events, encoder, writer, meter);
+                    }
                 }
                 reader.AdvanceTo(buffer.Start, buffer.End);
                 if (writer.CanGetUnflushedBytes && writer.UnflushedBytes > 0)
@@ -340,7 +323,7 @@ public sealed partial class ChatPipeline(
                 }
             }
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
+        catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
         {
             LogStreamBroken(logger, route.Provider.Name, ex.GetType().Name);
         }
@@ -358,6 +341,27 @@ public sealed partial class ChatPipeline(
             }
             encoder.Encode(new StreamFailed("api_error", $"The provider '{route.Provider.Name}' ended the stream early."), writer);
             await writer.FlushAsync(context.RequestAborted);
+        }
+    }
+
+    /// <summary>
+    /// A same-format event goes to the client as it came, decoded only when it may carry usage or
+    /// end the stream; the usage-only chunk the gateway asked for on the client's behalf is dropped.
+    /// </summary>
+    private static void Forward(in ReadOnlySequence<byte> raw, ClientFormat format, Call call, StreamDecoder decoder, List<StreamEvent> events, IBufferWriter<byte> writer)
+    {
+        if (CarriesUsageOrEnd(raw, format))
+        {
+            var (name, data) = Sse.Parse(raw);
+            decoder.Decode(name, data, events);
+            if (!call.ClientWantsUsage && format == ClientFormat.OpenAiChat && data.Contains("\"choices\":[]", StringComparison.Ordinal))
+            {
+                return;
+            }
+        }
+        foreach (var segment in raw)
+        {
+            writer.Write(segment.Span);
         }
     }
 

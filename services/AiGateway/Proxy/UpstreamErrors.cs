@@ -45,8 +45,14 @@ public static class UpstreamErrors
         var length = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
         try
         {
-            var error = JsonNode.Parse(buffer.AsSpan(0, length))?["error"];
-            return error is JsonObject o ? (string?)o["message"] : (string?)error;
+            // OpenAI, Anthropic and Gemini: {"error": {"message": …}}; Bedrock: {"message": …}.
+            var body = JsonNode.Parse(buffer.AsSpan(0, length)) as JsonObject;
+            return body?["error"] switch
+            {
+                JsonObject o => (string?)o["message"],
+                JsonValue v => (string?)v,
+                _ => (string?)body?["message"] ?? (string?)body?["Message"],
+            };
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {

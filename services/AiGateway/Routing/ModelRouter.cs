@@ -1,26 +1,36 @@
+using ThinkWatch.AiGateway.Conversion;
 using ThinkWatch.AiGateway.Models;
 using ThinkWatch.Contracts.Providers;
 
 namespace ThinkWatch.AiGateway.Routing;
 
 /// <summary>The upstream wire format a provider kind speaks.</summary>
-public enum UpstreamFormat { OpenAiChat, Anthropic }
+public enum UpstreamFormat { OpenAiChat, Anthropic, Gemini, Bedrock }
 
 /// <summary>One way to serve a model: a provider and the model's name there.</summary>
-public sealed record UpstreamRoute(UpstreamProvider Provider, string UpstreamModel, UpstreamFormat Format);
+public sealed record UpstreamRoute(UpstreamProvider Provider, string UpstreamModel, UpstreamFormat Format)
+{
+    public IUpstreamCodec Codec => Format switch
+    {
+        UpstreamFormat.Anthropic => AnthropicCodec.Instance,
+        UpstreamFormat.Gemini => GeminiCodec.Instance,
+        UpstreamFormat.Bedrock => BedrockCodec.Instance,
+        _ => OpenAiChatCodec.Instance,
+    };
+}
 
 /// <summary>
 /// Which upstreams serve a model, in the order to try them. A model in the model table goes to
 /// its registrations: by priority (lower first), and among equal priorities in a random order
 /// drawn by weight. Any other model routes by name prefix (gpt-/o1-/o3-/o4- → OpenAI,
-/// claude- → Anthropic) to every provider of that kind, by provider name.
+/// claude- → Anthropic, gemini- → Gemini) to every provider of that kind, by provider name.
 /// </summary>
 public static class ModelRouter
 {
     private static readonly (string Prefix, string Kind)[] Prefixes =
     [
         ("gpt-", ProviderKinds.OpenAi), ("o1-", ProviderKinds.OpenAi), ("o3-", ProviderKinds.OpenAi), ("o4-", ProviderKinds.OpenAi),
-        ("chatgpt-", ProviderKinds.OpenAi), ("text-embedding-", ProviderKinds.OpenAi), ("claude-", ProviderKinds.Anthropic),
+        ("chatgpt-", ProviderKinds.OpenAi), ("text-embedding-", ProviderKinds.OpenAi), ("claude-", ProviderKinds.Anthropic), ("gemini-", ProviderKinds.Gemini),
     ];
 
     private static readonly HashSet<string> BareOpenAiModels = ["o1", "o3", "o4-mini"];
@@ -74,6 +84,8 @@ public static class ModelRouter
     {
         ProviderKinds.Anthropic => UpstreamFormat.Anthropic,
         ProviderKinds.OpenAi or ProviderKinds.OpenAiCompatible or ProviderKinds.AzureOpenAi => UpstreamFormat.OpenAiChat,
+        ProviderKinds.Gemini => UpstreamFormat.Gemini,
+        ProviderKinds.Bedrock => UpstreamFormat.Bedrock,
         _ => null,
     };
 }

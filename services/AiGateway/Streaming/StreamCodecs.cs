@@ -8,10 +8,24 @@ namespace ThinkWatch.AiGateway.Streaming;
 /// <summary>Turns an upstream's stream events into canonical ones.</summary>
 public abstract class StreamDecoder
 {
+    /// <summary>Cuts the next whole message off <paramref name="buffer"/> and decodes it; false when none is whole yet. Server-sent events unless overridden.</summary>
+    public virtual bool TryRead(ref ReadOnlySequence<byte> buffer, List<StreamEvent> output)
+    {
+        if (!Sse.TryReadEvent(ref buffer, out var raw))
+        {
+            return false;
+        }
+        var (name, data) = Sse.Parse(raw);
+        Decode(name, data, output);
+        return true;
+    }
+
     public abstract void Decode(string? eventName, string data, List<StreamEvent> output);
 
-    /// <summary>The upstream closed the stream.</summary>
-    public abstract void Complete(List<StreamEvent> output);
+    /// <summary>The connection closed: formats without an end marker complete here if the answer was whole.</summary>
+    public virtual void EndOfStream(List<StreamEvent> output)
+    {
+    }
 }
 
 /// <summary>Writes canonical stream events in a client's format.</summary>
@@ -119,7 +133,7 @@ public sealed class OpenAiChatDecoder : StreamDecoder
         }
     }
 
-    public override void Complete(List<StreamEvent> output)
+    private void Complete(List<StreamEvent> output)
     {
         if (!_completed)
         {
@@ -199,7 +213,7 @@ public sealed class AnthropicDecoder : StreamDecoder
         }
     }
 
-    public override void Complete(List<StreamEvent> output)
+    private void Complete(List<StreamEvent> output)
     {
         if (!_completed)
         {
