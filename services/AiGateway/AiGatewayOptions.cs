@@ -64,4 +64,14 @@ public sealed class AiGatewayOptions
     /// <summary>How long an open breaker refuses calls before one trial call decides whether it closes again.</summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
     public TimeSpan BreakerDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Where /mcp is forwarded (the MCP gateway). Empty: the address service discovery gives
+    /// (services:mcpgateway:http:0, set by the AppHost and the Kubernetes manifests).
+    /// </summary>
+    public string? McpGatewayUrl { get; set; }
+
+    /// <summary>A forwarded /mcp exchange silent this long is cut (MCP keeps server-to-client streams open for long).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan McpIdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
 }

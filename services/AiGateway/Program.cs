@@ -17,5 +17,6 @@ app.UseAuthorization();
 
 app.MapChatApi();
 app.MapModelsApi();
+app.MapMcpForward();
 
 app.Run();

@@ -47,6 +47,8 @@ public sealed class GatewayHost : IAsyncDisposable
             ["ConnectionStrings:aigatewaydb"] = infra.PostgresConnectionString(InfraEndpoints.UniqueName("gateway")),
             ["ConnectionStrings:rabbitmq"] = infra.RabbitMqUri(),
             ["services:identity:grpc:0"] = gateway.Identity.GrpcAddress!.ToString().TrimEnd('/'),
+            // The fake upstream stands in for the MCP gateway too (/mcp is forwarded there).
+            ["services:mcpgateway:http:0"] = gateway.Upstream.BaseAddress.ToString().TrimEnd('/'),
             ["InternalAuth:Token"] = IdentityHost.InternalToken,
             ["ConsoleAuth:SigningKey"] = IdentityHost.SigningKey,
         }.Concat(settings ?? new Dictionary<string, string?>()).ToDictionary());

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using MassTransit;
+using ThinkWatch.AiGateway.Apis;
 using ThinkWatch.AiGateway.Keys;
 using ThinkWatch.AiGateway.Models;
 using ThinkWatch.AiGateway.Proxy;
@@ -45,6 +46,7 @@ public static class Extensions
         builder.Services.AddSingleton<UpstreamHttp>();
         builder.Services.AddSingleton<UpstreamResilience>();
         builder.Services.AddSingleton<ChatPipeline>();
+        builder.Services.AddMcpForwarding();
         builder.Services.AddSingleton<BusUsageSink>();
         builder.Services.AddSingleton<IUsageSink>(sp => sp.GetRequiredService<BusUsageSink>());
         builder.Services.AddHostedService<UsagePublisher>();
