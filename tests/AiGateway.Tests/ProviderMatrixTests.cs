@@ -44,6 +44,8 @@ public sealed class ProviderMatrixTests : GatewayFixture
         await Gateway.RegisterModelAsync("m-azure_openai", "azure-main", "chat-deployment");
         await Gateway.RegisterModelAsync("m-bedrock", "bedrock-main", "anthropic.claude-3-5-sonnet-20240620-v1:0");
         await Gateway.RegisterModelAsync("m-openai_compatible", "compat-main", "llama-3.1-8b");
+        await Gateway.RegisterModelAsync("m-multi", "bedrock-main", "anthropic.claude-3-5-sonnet-20240620-v1:0", priority: 0);
+        await Gateway.RegisterModelAsync("m-multi", "gemini-main", "gemini-2.5-flash", priority: 1);
     }
 
     private static string Model(string kind) => "m-" + kind;
@@ -420,5 +422,53 @@ public sealed class ProviderMatrixTests : GatewayFixture
         Assert.That(message.Content[0].TryPickText(out var text), Is.True);
         Assert.That(text!.Text, Is.EqualTo("Echo: Hello [1 image(s): image/png]"));
         Assert.That(UpstreamRequest(kind, stream: false).Body, Does.Contain(Convert.ToBase64String(Png)));
+    }
+
+    // ---- explain ------------------------------------------------------------------------------
+
+    private async Task<JsonObject> ExplainAsync(string path, string body, bool header = false)
+    {
+        using var http = Gateway.Http();
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new("Bearer", Gateway.Key);
+        if (header)
+        {
+            request.Headers.Add(Explainer.Header, "true");
+        }
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.That((int)response.StatusCode, Is.EqualTo(200), text);
+        return JsonNode.Parse(text)!.AsObject();
+    }
+
+    [Test]
+    public async Task Explain_shows_every_route_in_order_with_the_converted_body_and_calls_no_upstream()
+    {
+        var explained = await ExplainAsync("v1/explain?api=messages",
+            """{"model":"m-multi","max_tokens":300,"stream":true,"messages":[{"role":"user","content":"Hello there"}]}""");
+
+        var routes = explained["routes"]!.AsArray();
+        Assert.That(routes.Select(r => (string)r!["provider"]!), Is.EqualTo(new[] { "bedrock-main", "gemini-main" }));
+        Assert.That((string)routes[0]!["mode"]!, Is.EqualTo("converted"));
+        Assert.That((string)routes[0]!["url"]!, Does.EndWith("/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse-stream"));
+        Assert.That((int)routes[0]!["request"]!["inferenceConfig"]!["maxTokens"]!, Is.EqualTo(300));
+        Assert.That((string)routes[1]!["url"]!, Does.EndWith(":streamGenerateContent?alt=sse"));
+        Assert.That((string)routes[1]!["circuit"]!, Is.EqualTo("closed"));
+        Assert.That((long)explained["pricing"]!["estimated_input_tokens"]!, Is.GreaterThan(0));
+        Assert.That(Gateway.Upstream.Requests, Is.Empty);
+    }
+
+    [Test]
+    public async Task The_explain_header_on_a_normal_request_shows_a_forward_and_a_refusal_without_sending()
+    {
+        var forwarded = await ExplainAsync("v1/chat/completions", """{"model":"m-openai","messages":[{"role":"user","content":"hi"}]}""", header: true);
+        var refused = await ExplainAsync("v1/chat/completions",
+            """{"model":"m-bedrock","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"hi"}]}""", header: true);
+
+        Assert.That((string)forwarded["routes"]![0]!["mode"]!, Is.EqualTo("forwarded"));
+        Assert.That((string)forwarded["routes"]![0]!["request"]!["model"]!, Is.EqualTo("gpt-4o"), "the registered upstream name replaces the alias");
+        Assert.That((string)refused["routes"]![0]!["mode"]!, Is.EqualTo("refused"));
+        Assert.That((string)refused["routes"]![0]!["reason"]!, Does.StartWith("A JSON response format cannot be sent to AWS Bedrock Converse"));
+        Assert.That(Gateway.Upstream.Requests, Is.Empty);
     }
 }

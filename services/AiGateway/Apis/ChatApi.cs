@@ -12,6 +12,7 @@ public static class ChatApi
         v1.MapPost("/responses", (HttpContext context, ChatPipeline pipeline) => pipeline.HandleAsync(context, ClientFormat.OpenAiResponses));
         v1.MapPost("/messages", (HttpContext context, ChatPipeline pipeline) => pipeline.HandleAsync(context, ClientFormat.Anthropic));
         v1.MapPost("/messages/count_tokens", (HttpContext context, ChatPipeline pipeline) => pipeline.HandleAsync(context, ClientFormat.AnthropicCountTokens));
+        v1.MapPost("/explain", (HttpContext context, ChatPipeline pipeline) => Explainer.HandleAsync(context, pipeline));
         v1.MapPost("/embeddings", (HttpContext context, ChatPipeline pipeline) => pipeline.HandleAsync(context, ClientFormat.OpenAiEmbeddings));
         return app;
     }

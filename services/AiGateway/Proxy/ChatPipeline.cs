@@ -75,6 +75,12 @@ public sealed partial class ChatPipeline(
         {
             throw new GatewayException(new GatewayError(ErrorKind.NotFound, $"The model '{model}' does not exist or no provider serves it.", "model"));
         }
+        if (Explainer.Wants(context))
+        {
+            meter.Billable = false; // nothing goes upstream
+            await ExplainAsync(context, format, model, body, bytes, routes);
+            return;
+        }
         if (format == ClientFormat.AnthropicCountTokens)
         {
             // Counting is free and uses no model: nothing to account. Only Anthropic counts; elsewhere the gateway estimates.

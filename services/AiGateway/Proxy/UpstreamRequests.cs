@@ -57,7 +57,7 @@ public static class UpstreamRequests
 
     private static string Region(UpstreamRoute route) => route.Provider.Settings.GetValueOrDefault("region") ?? "us-east-1";
 
-    private static Uri UriOf(UpstreamRoute route, UpstreamOperation operation, bool stream)
+    public static Uri UriOf(UpstreamRoute route, UpstreamOperation operation, bool stream)
     {
         var provider = route.Provider;
         var openAiPath = operation == UpstreamOperation.Embeddings ? "/embeddings" : "/chat/completions";
