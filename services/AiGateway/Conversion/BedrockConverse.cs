@@ -58,14 +58,8 @@ public static class BedrockConverse
             body["system"] = system;
         }
         var inference = new JsonObject { ["maxTokens"] = request.MaxTokens ?? defaultMaxTokens };
-        if (request.Temperature is { } temperature)
-        {
-            inference["temperature"] = temperature;
-        }
-        if (request.TopP is { } topP)
-        {
-            inference["topP"] = topP;
-        }
+        Mapping.Set(inference, "temperature", request.Temperature);
+        Mapping.Set(inference, "topP", request.TopP);
         if (request.Stop.Count > 0)
         {
             inference["stopSequences"] = new JsonArray([.. request.Stop.Select(s => (JsonNode)s)]);

@@ -86,10 +86,10 @@ public static class Gemini
             body["toolConfig"] = new JsonObject { ["functionCallingConfig"] = config };
         }
         var generation = new JsonObject();
-        Set(generation, "temperature", request.Temperature);
-        Set(generation, "topP", request.TopP);
-        Set(generation, "topK", request.TopK);
-        Set(generation, "maxOutputTokens", request.MaxTokens);
+        Mapping.Set(generation, "temperature", request.Temperature);
+        Mapping.Set(generation, "topP", request.TopP);
+        Mapping.Set(generation, "topK", request.TopK);
+        Mapping.Set(generation, "maxOutputTokens", request.MaxTokens);
         if (request.Stop.Count > 0)
         {
             generation["stopSequences"] = new JsonArray([.. request.Stop.Select(s => (JsonNode)s)]);
@@ -144,22 +144,6 @@ public static class Gemini
 
     private static JsonObject Inline(string mediaType, string data) =>
         new() { ["inlineData"] = new JsonObject { ["mimeType"] = mediaType, ["data"] = data } };
-
-    private static void Set(JsonObject o, string name, double? value)
-    {
-        if (value is { } v)
-        {
-            o[name] = v;
-        }
-    }
-
-    private static void Set(JsonObject o, string name, int? value)
-    {
-        if (value is { } v)
-        {
-            o[name] = v;
-        }
-    }
 
     // ---- responses ------------------------------------------------------------------------
 

@@ -66,4 +66,30 @@ internal static class Mapping
             throw GatewayException.Invalid("Tool call arguments are not valid JSON.");
         }
     }
+
+    /// <summary>OpenAI's tool_choice keywords (Chat Completions and Responses).</summary>
+    public static ToolChoice ToolChoiceKeyword(string keyword) => keyword switch
+    {
+        "auto" => new ToolChoice(ToolChoiceKind.Auto),
+        "none" => new ToolChoice(ToolChoiceKind.None),
+        "required" => new ToolChoice(ToolChoiceKind.Required),
+        _ => throw GatewayException.Invalid("'tool_choice' must be auto, none, required or a function.", "tool_choice"),
+    };
+
+    /// <summary>Sets an optional number only when it has a value.</summary>
+    public static void Set(JsonObject o, string name, double? value)
+    {
+        if (value is { } v)
+        {
+            o[name] = v;
+        }
+    }
+
+    public static void Set(JsonObject o, string name, int? value)
+    {
+        if (value is { } v)
+        {
+            o[name] = v;
+        }
+    }
 }

@@ -61,13 +61,7 @@ public static class OpenAiChat
         request.ToolChoice = Get(body, "tool_choice") switch
         {
             null => null,
-            JsonValue v when v.TryGetValue<string>(out var s) => s switch
-            {
-                "auto" => new ToolChoice(ToolChoiceKind.Auto),
-                "none" => new ToolChoice(ToolChoiceKind.None),
-                "required" => new ToolChoice(ToolChoiceKind.Required),
-                _ => throw GatewayException.Invalid("'tool_choice' must be auto, none, required or a function.", "tool_choice"),
-            },
+            JsonValue v when v.TryGetValue<string>(out var s) => Mapping.ToolChoiceKeyword(s),
             JsonObject o => new ToolChoice(ToolChoiceKind.Named, RequiredString(Object(o, "function", "tool_choice") ?? [], "name", "tool_choice.function")),
             _ => throw GatewayException.Invalid("'tool_choice' must be a string or an object.", "tool_choice"),
         };
@@ -273,9 +267,9 @@ public static class OpenAiChat
         {
             body["stop"] = new JsonArray([.. request.Stop.Select(s => (JsonNode)s)]);
         }
-        Set(body, "temperature", request.Temperature);
-        Set(body, "top_p", request.TopP);
-        Set(body, legacyMaxTokens ? "max_tokens" : "max_completion_tokens", request.MaxTokens);
+        Mapping.Set(body, "temperature", request.Temperature);
+        Mapping.Set(body, "top_p", request.TopP);
+        Mapping.Set(body, legacyMaxTokens ? "max_tokens" : "max_completion_tokens", request.MaxTokens);
         if (request.Reasoning is { } reasoning)
         {
             body["reasoning_effort"] = reasoning.Effort ?? Mapping.EffortFor(reasoning.BudgetTokens ?? 0);
@@ -329,22 +323,6 @@ public static class OpenAiChat
             DocumentPart => throw GatewayException.Unsupported("A document other than an inline PDF", upstream),
             _ => throw GatewayException.Unsupported($"A {p.GetType().Name} in a user turn", upstream),
         }))]);
-    }
-
-    private static void Set(JsonObject body, string name, double? value)
-    {
-        if (value is { } v)
-        {
-            body[name] = v;
-        }
-    }
-
-    private static void Set(JsonObject body, string name, int? value)
-    {
-        if (value is { } v)
-        {
-            body[name] = v;
-        }
     }
 
     // ---- responses ------------------------------------------------------------------------

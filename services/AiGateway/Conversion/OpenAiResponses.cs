@@ -78,13 +78,7 @@ public static class OpenAiResponses
         request.ToolChoice = Get(body, "tool_choice") switch
         {
             null => null,
-            JsonValue v when v.TryGetValue<string>(out var s) => s switch
-            {
-                "auto" => new ToolChoice(ToolChoiceKind.Auto),
-                "none" => new ToolChoice(ToolChoiceKind.None),
-                "required" => new ToolChoice(ToolChoiceKind.Required),
-                _ => throw GatewayException.Invalid("'tool_choice' must be auto, none, required or a function.", "tool_choice"),
-            },
+            JsonValue v when v.TryGetValue<string>(out var s) => Mapping.ToolChoiceKeyword(s),
             JsonObject o when String(o, "type", "tool_choice") == "function" => new ToolChoice(ToolChoiceKind.Named, RequiredString(o, "name", "tool_choice")),
             JsonObject o => throw GatewayException.Unsupported($"A tool_choice of type '{String(o, "type", "tool_choice")}'", target),
             _ => throw GatewayException.Invalid("'tool_choice' must be a string or an object.", "tool_choice"),

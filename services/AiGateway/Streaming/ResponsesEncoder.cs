@@ -138,25 +138,8 @@ public sealed class OpenAiResponsesEncoder(string model, long created) : StreamE
         return o;
     }
 
-    private static JsonObject Summary(Item item, JsonObject fields)
-    {
-        var o = new JsonObject { ["item_id"] = item.Id, ["output_index"] = item.OutputIndex, ["summary_index"] = 0 };
-        foreach (var (key, value) in fields.ToList())
-        {
-            fields.Remove(key);
-            o[key] = value;
-        }
-        return o;
-    }
+    private static JsonObject Summary(Item item, JsonObject fields) =>
+        Sse.Prefixed(new JsonObject { ["item_id"] = item.Id, ["output_index"] = item.OutputIndex, ["summary_index"] = 0 }, fields);
 
-    private void Write(IBufferWriter<byte> output, string type, JsonObject data)
-    {
-        var e = new JsonObject { ["type"] = type, ["sequence_number"] = _sequence++ };
-        foreach (var (key, value) in data.ToList())
-        {
-            data.Remove(key);
-            e[key] = value;
-        }
-        Sse.Write(output, type, e, _json);
-    }
+    private void Write(IBufferWriter<byte> output, string type, JsonObject data) => Sse.WriteTyped(output, type, data, _json, _sequence++);
 }

@@ -75,5 +75,27 @@ public static class Sse
         output.Write("\n\n"u8);
     }
 
+    /// <summary>An event whose data starts with "type" (and "sequence_number" if given), then <paramref name="data"/>'s fields: Anthropic's and Responses' shape.</summary>
+    public static void WriteTyped(IBufferWriter<byte> output, string type, JsonObject data, Utf8JsonWriter json, int? sequence = null)
+    {
+        var head = new JsonObject { ["type"] = type };
+        if (sequence is { } n)
+        {
+            head["sequence_number"] = n;
+        }
+        Write(output, type, Prefixed(head, data), json);
+    }
+
+    /// <summary><paramref name="head"/> with <paramref name="fields"/> moved in after its own fields.</summary>
+    public static JsonObject Prefixed(JsonObject head, JsonObject fields)
+    {
+        foreach (var (key, value) in fields.ToList())
+        {
+            fields.Remove(key);
+            head[key] = value;
+        }
+        return head;
+    }
+
     public static void WriteDone(IBufferWriter<byte> output) => output.Write("data: [DONE]\n\n"u8);
 }

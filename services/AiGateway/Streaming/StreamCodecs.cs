@@ -382,14 +382,5 @@ public sealed class AnthropicEncoder(string model) : StreamEncoder
         }
     }
 
-    private void Write(IBufferWriter<byte> output, string type, JsonObject data)
-    {
-        var e = new JsonObject { ["type"] = type };
-        foreach (var (key, value) in data.ToList())
-        {
-            data.Remove(key);
-            e[key] = value;
-        }
-        Sse.Write(output, type, e, _json);
-    }
+    private void Write(IBufferWriter<byte> output, string type, JsonObject data) => Sse.WriteTyped(output, type, data, _json);
 }
