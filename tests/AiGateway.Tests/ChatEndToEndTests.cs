@@ -301,15 +301,7 @@ public sealed class ChatEndToEndTests : GatewayFixture
         Assert.That(use!.Name, Is.EqualTo("get_weather"));
         Assert.That(use.Input["city"].GetString(), Is.EqualTo("Oslo"));
 
-        var second = await client.Messages.Create(ask with
-        {
-            Messages =
-            [
-                new UserMessageParam { Content = "Weather in Oslo?" },
-                new AssistantMessageParam { Content = new List<ContentBlockParam> { new ToolUseBlockParam { ID = use.ID, Name = use.Name, Input = use.Input } } },
-                new UserMessageParam { Content = new List<ContentBlockParam> { new ToolResultBlockParam { ToolUseID = use.ID, Content = "-3°C" } } },
-            ],
-        });
+        var second = await client.Messages.Create(SdkTurns.AnswerToolUse(ask, "Weather in Oslo?", use, "-3°C"));
 
         Assert.That(second.Content[0].TryPickText(out var text), Is.True);
         Assert.That(text!.Text, Is.EqualTo("Cold in Oslo."));

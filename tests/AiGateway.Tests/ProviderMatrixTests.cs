@@ -359,15 +359,7 @@ public sealed class ProviderMatrixTests : GatewayFixture
         var use = first.Content.Select(c => c.TryPickToolUse(out var u) ? u : null).OfType<ToolUseBlock>().Single();
         Assert.That(use.Name, Is.EqualTo("get_weather"));
         Assert.That(use.Input["city"].GetString(), Is.EqualTo("Paris"));
-        var second = await client.Messages.Create(ask with
-        {
-            Messages =
-            [
-                new UserMessageParam { Content = "Weather in Paris?" },
-                new AssistantMessageParam { Content = new List<ContentBlockParam> { new ToolUseBlockParam { ID = use.ID, Name = use.Name, Input = use.Input } } },
-                new UserMessageParam { Content = new List<ContentBlockParam> { new ToolResultBlockParam { ToolUseID = use.ID, Content = "18C" } } },
-            ],
-        });
+        var second = await client.Messages.Create(SdkTurns.AnswerToolUse(ask, "Weather in Paris?", use, "18C"));
 
         Assert.That(second.Content[0].TryPickText(out var text), Is.True);
         Assert.That(text!.Text, Is.EqualTo("The tool said: 18C"));

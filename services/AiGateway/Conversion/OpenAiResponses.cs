@@ -230,7 +230,8 @@ public static class OpenAiResponses
         {
             if (texts.Count > 0)
             {
-                items.Add(OutputItem(new TextPart(string.Concat(texts.Select(t => t.Text))), $"msg_{id}_{items.Count}"));
+                var text = new TextPart(string.Concat(texts.Select(t => t.Text)));
+                items.Add(OutputItem(text, ItemId(text, id, items.Count)));
                 texts.Clear();
             }
         }
@@ -242,11 +243,15 @@ public static class OpenAiResponses
                 continue;
             }
             FlushText();
-            items.Add(OutputItem(part, $"{(part is ToolCallPart ? "fc" : "rs")}_{id}_{items.Count}"));
+            items.Add(OutputItem(part, ItemId(part, id, items.Count)));
         }
         FlushText();
         return ResponseObject(id, model, created, response.StopReason, items, response.Usage);
     }
+
+    /// <summary>An output item's id: its kind's prefix, the response's id, its place in the output.</summary>
+    internal static string ItemId(Part part, string responseId, int index) =>
+        $"{part switch { ToolCallPart => "fc", ThinkingPart => "rs", _ => "msg" }}_{responseId}_{index}";
 
     /// <summary>"resp_…" for the response; its items are named after it.</summary>
     internal static string ResponseId(string upstreamId) => upstreamId.StartsWith("resp_", StringComparison.Ordinal) ? upstreamId[5..] : upstreamId;

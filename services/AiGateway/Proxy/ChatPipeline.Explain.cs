@@ -51,7 +51,7 @@ public sealed partial class ChatPipeline
                 ["kind"] = route.Provider.Kind,
                 ["upstream_model"] = route.UpstreamModel,
                 ["upstream_format"] = route.Codec.Name,
-                ["circuit"] = resilience.For(route.Provider).Breaker.ToString().ToLowerInvariant(),
+                ["circuit"] = resilience.For(route.Provider).BreakerName,
             };
             try
             {

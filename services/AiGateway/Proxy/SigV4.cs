@@ -21,7 +21,7 @@ public static class SigV4
         var uri = request.RequestUri!;
         var amzDate = now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         var payloadHash = Hex(SHA256.HashData(body));
-        var headers = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        var headers = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["host"] = uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}",
             ["x-amz-date"] = amzDate,

@@ -31,7 +31,14 @@ public sealed class UpstreamHealth(ResiliencePipeline<HttpResponseMessage> pipel
 
     public ResiliencePipeline<HttpResponseMessage> Pipeline => pipeline;
 
-    public CircuitState Breaker => breaker.CircuitState;
+    /// <summary>The breaker's state as the console and /v1/explain show it: closed, open, half_open, isolated.</summary>
+    public string BreakerName => breaker.CircuitState switch
+    {
+        CircuitState.Open => "open",
+        CircuitState.HalfOpen => "half_open",
+        CircuitState.Isolated => "isolated",
+        _ => "closed",
+    };
 
     internal UpstreamProvider Provider { get; set; } = null!;
 
@@ -57,14 +64,7 @@ public sealed class UpstreamHealth(ResiliencePipeline<HttpResponseMessage> pipel
     {
         lock (_gate)
         {
-            var state = Breaker switch
-            {
-                CircuitState.Open => "open",
-                CircuitState.HalfOpen => "half_open",
-                CircuitState.Isolated => "isolated",
-                _ => "closed",
-            };
-            return new UpstreamHealthView(Provider.Id, Provider.Name, Provider.Kind, state, _requests, _failures,
+            return new UpstreamHealthView(Provider.Id, Provider.Name, Provider.Kind, BreakerName, _requests, _failures,
                 Math.Round(_errorRate, 4), Math.Round(_latencyMs, 1), _lastError, _lastErrorAt);
         }
     }

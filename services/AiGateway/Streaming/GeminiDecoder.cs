@@ -38,25 +38,14 @@ public sealed class GeminiDecoder : StreamDecoder
                 switch (p)
                 {
                     case ThinkingPart thinking:
-                        if (!_blocks.IsOpen(_thinking))
-                        {
-                            _thinking = _blocks.Open(new ThinkingPart("", null), output);
-                        }
-                        if (thinking.Text.Length > 0)
-                        {
-                            output.Add(new BlockDelta(_thinking, DeltaKind.Thinking, thinking.Text));
-                        }
+                        _blocks.Append(ref _thinking, new ThinkingPart("", null), DeltaKind.Thinking, thinking.Text, output);
                         if (thinking.Signature is { } signature)
                         {
                             output.Add(new BlockDelta(_thinking, DeltaKind.Signature, signature));
                         }
                         break;
                     case TextPart text when text.Text.Length > 0:
-                        if (!_blocks.IsOpen(_text))
-                        {
-                            _text = _blocks.Open(new TextPart(""), output);
-                        }
-                        output.Add(new BlockDelta(_text, DeltaKind.Text, text.Text));
+                        _blocks.Append(ref _text, new TextPart(""), DeltaKind.Text, text.Text, output);
                         break;
                     case ToolCallPart call:
                         _calledTools = true;

@@ -47,8 +47,8 @@ public sealed class OpenAiResponsesEncoder(string model, long created) : StreamE
                 Write(output, "response.in_progress", new JsonObject { ["response"] = Response(null) });
                 break;
             case BlockStarted started:
-                var prefix = started.Block switch { ToolCallPart => "fc", ThinkingPart => "rs", _ => "msg" };
-                var opened = _open[started.Index] = new Item(_items++, $"{prefix}_{_id}_{_items - 1}", started.Block);
+                var opened = _open[started.Index] = new Item(_items, OpenAiResponses.ItemId(started.Block, _id, _items), started.Block);
+                _items++;
                 Write(output, "response.output_item.added", new JsonObject
                 {
                     ["output_index"] = opened.OutputIndex,

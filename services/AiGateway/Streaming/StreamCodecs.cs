@@ -59,6 +59,23 @@ internal sealed class BlockTracker
     }
 
     public bool IsOpen(int index) => _open.Contains(index);
+
+    /// <summary>
+    /// Appends to the block of kind <paramref name="empty"/> kept in <paramref name="slot"/>, opening a new one
+    /// (and closing the others) unless it is still open; returns the block's index.
+    /// </summary>
+    public int Append(ref int slot, Part empty, DeltaKind kind, string value, List<StreamEvent> output)
+    {
+        if (!IsOpen(slot))
+        {
+            slot = Open(empty, output);
+        }
+        if (value.Length > 0)
+        {
+            output.Add(new BlockDelta(slot, kind, value));
+        }
+        return slot;
+    }
 }
 
 public sealed class OpenAiChatDecoder : StreamDecoder
@@ -94,19 +111,11 @@ public sealed class OpenAiChatDecoder : StreamDecoder
             var delta = choice["delta"] as JsonObject ?? [];
             if ((string?)delta["reasoning_content"] is { Length: > 0 } reasoning)
             {
-                if (!_blocks.IsOpen(_thinking))
-                {
-                    _thinking = _blocks.Open(new ThinkingPart("", null), output);
-                }
-                output.Add(new BlockDelta(_thinking, DeltaKind.Thinking, reasoning));
+                _blocks.Append(ref _thinking, new ThinkingPart("", null), DeltaKind.Thinking, reasoning, output);
             }
             if ((string?)delta["content"] is { Length: > 0 } text)
             {
-                if (!_blocks.IsOpen(_text))
-                {
-                    _text = _blocks.Open(new TextPart(""), output);
-                }
-                output.Add(new BlockDelta(_text, DeltaKind.Text, text));
+                _blocks.Append(ref _text, new TextPart(""), DeltaKind.Text, text, output);
             }
             foreach (var call in (delta["tool_calls"] as JsonArray ?? []).OfType<JsonObject>())
             {
