@@ -40,7 +40,8 @@ public static class AppModel
             .WithEnvironment("InternalAuth__Token", internalToken)
             .WithGrpcEndpoint(port: 13121)
             .WithReference(quotaDb).WaitFor(quotaDb)
-            .WithReference(redis).WaitFor(redis);
+            .WithReference(redis).WaitFor(redis)
+            .WithReference(rabbitmq).WaitFor(rabbitmq);
 
         // Identity serves the console origin (:3001) and forwards other services' /api areas.
         var identity = builder.AddProject("identity", "services/Identity/Identity.csproj")

@@ -11,12 +11,14 @@ public static class RedisExtensions
     /// Registers one shared <see cref="IConnectionMultiplexer"/> for ConnectionStrings:{connectionName}
     /// ("host:port,password=…" StackExchange.Redis syntax) and a readiness check (PING).
     /// The multiplexer keeps reconnecting on its own, so a Redis restart needs no service restart.
+    /// <paramref name="configure"/> adjusts the client's options (e.g. its backlog policy).
     /// </summary>
-    public static IHostApplicationBuilder AddRedisClient(this IHostApplicationBuilder builder, string connectionName)
+    public static IHostApplicationBuilder AddRedisClient(this IHostApplicationBuilder builder, string connectionName, Action<ConfigurationOptions>? configure = null)
     {
         var options = ConfigurationOptions.Parse(ConnectionStrings.Require(builder.Configuration, connectionName));
         options.AbortOnConnectFail = false;
         options.ClientName ??= builder.Environment.ApplicationName;
+        configure?.Invoke(options);
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             "redis",

@@ -103,7 +103,12 @@ public static class InternalAuthExtensions
     {
         builder.AddInternalAuthOptions();
         builder.Services.AddSingleton<InternalTokenInterceptor>();
-        builder.Services.AddGrpc(o => o.Interceptors.Add<InternalTokenInterceptor>());
+        builder.Services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<InternalTokenInterceptor>();
+            // Internal callers (and tests) see what failed; nothing secret is in these messages.
+            o.EnableDetailedErrors = builder.Environment.IsEnvironment("Testing") || builder.Environment.IsDevelopment();
+        });
         return builder;
     }
 }

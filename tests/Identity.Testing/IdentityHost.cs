@@ -59,9 +59,9 @@ public sealed class IdentityHost : IAsyncDisposable
     /// <summary>The h2c address of KeyService and ProviderVault when started on the network.</summary>
     public Uri? GrpcAddress { get; }
 
-    public const string SigningKey = "Kq3v9Zt1XbR8mN2pLw7YcH5sJd0FgTa4Ue6Vi1Oo";
+    public const string SigningKey = TestSecrets.SigningKey;
     public const string VaultKey = "p7Hq2Lx9Wc4Rz8Nb1Vy6Tk3Jm5Gd0Sf2Aa9Ee4Uu";
-    public const string InternalToken = "Xw3Nc8Rt1Lp5Vb9Qm2Hk6Jd4Fs7Ga0Zy3Ue8Io1";
+    public const string InternalToken = TestSecrets.InternalToken;
     /// <summary>The header tests use to say which IP a request comes from (TestServer has none).</summary>
     public const string ClientIpHeader = "X-Test-Client-IP";
 
@@ -75,20 +75,8 @@ public sealed class IdentityHost : IAsyncDisposable
 
     /// <summary>A channel carrying <paramref name="token"/> (or none).</summary>
     public GrpcChannel Open(string? token) => GrpcAddress is { } address
-        ? GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = new TokenHandler(token) { InnerHandler = new SocketsHttpHandler() } })
-        : GrpcChannel.ForAddress(_host.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = new TokenHandler(token) { InnerHandler = _host.Server.CreateHandler() } });
-
-    private sealed class TokenHandler(string? token) : DelegatingHandler
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            if (token is not null)
-            {
-                request.Headers.Add(ThinkWatch.Security.InternalAuthOptions.Header, token);
-            }
-            return base.SendAsync(request, cancellationToken);
-        }
-    }
+        ? GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = new TestSecrets.InternalTokenHandler(token) { InnerHandler = new SocketsHttpHandler() } })
+        : GrpcChannel.ForAddress(_host.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = new TestSecrets.InternalTokenHandler(token) { InnerHandler = _host.Server.CreateHandler() } });
 
     public KeyService.KeyServiceClient Keys => new(Channel);
 

@@ -44,5 +44,27 @@ public sealed class BusProbe<T> : IAsyncDisposable where T : class
         }
     }
 
+    /// <summary>Every message matching <paramref name="match"/> that arrives within <paramref name="window"/>.</summary>
+    public async Task<IReadOnlyList<T>> CollectAsync(Func<T, bool> match, TimeSpan window)
+    {
+        var found = new List<T>();
+        using var cts = new CancellationTokenSource(window);
+        try
+        {
+            while (true)
+            {
+                var (message, _) = await _received.Reader.ReadAsync(cts.Token);
+                if (match(message))
+                {
+                    found.Add(message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            return found;
+        }
+    }
+
     public async ValueTask DisposeAsync() => await _bus.StopAsync();
 }

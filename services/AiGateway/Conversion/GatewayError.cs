@@ -58,4 +58,7 @@ public sealed class GatewayException(GatewayError error) : Exception(error.Messa
     public static GatewayException Invalid(string message, string? param = null) => new(GatewayError.Invalid(message, param));
 
     public static GatewayException Unsupported(string feature, string upstream) => new(GatewayError.Unsupported(feature, upstream));
+
+    /// <summary>Something the gateway holds in memory (providers, models) could not be loaded: 503.</summary>
+    public static GatewayException Unavailable(string what) => new(new GatewayError(ErrorKind.Overloaded, $"The gateway cannot load its {what} right now; try again shortly."));
 }

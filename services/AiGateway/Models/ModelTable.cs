@@ -1,3 +1,4 @@
+using ThinkWatch.AiGateway.Conversion;
 using System.Collections.Frozen;
 using Dapper;
 using Microsoft.Extensions.Options;
@@ -41,13 +42,13 @@ public sealed class ModelCatalog
             $"SELECT {Columns} FROM models ORDER BY name, priority, provider_id", cancellationToken: cancellationToken))];
     }
 
-    private readonly Routing.RefreshingValue<ModelTable> _table;
+    private readonly Integrations.RefreshingValue<ModelTable> _table;
 
     public ModelCatalog(NpgsqlDataSource dataSource, IOptions<AiGatewayOptions> options, TimeProvider time, ILogger<ModelCatalog> logger) =>
         _table = new("model table",
             async cancellationToken => new ModelTable(await ReadAllAsync(dataSource, cancellationToken)),
             ex => ex is NpgsqlException or TimeoutException,
-            () => options.Value.ProviderRefreshInterval, time, logger);
+            () => options.Value.ProviderRefreshInterval, time, logger, GatewayException.Unavailable);
 
     public void Invalidate() => _table.Invalidate();
 

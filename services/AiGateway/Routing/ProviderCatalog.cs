@@ -1,3 +1,4 @@
+using ThinkWatch.AiGateway.Conversion;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using ThinkWatch.Contracts.Events;
@@ -18,7 +19,7 @@ public sealed record UpstreamProvider(string Id, string Name, string Kind, strin
 /// </summary>
 public sealed class ProviderCatalog
 {
-    private readonly RefreshingValue<IReadOnlyList<UpstreamProvider>> _providers;
+    private readonly Integrations.RefreshingValue<IReadOnlyList<UpstreamProvider>> _providers;
 
     public ProviderCatalog(ProviderVault.ProviderVaultClient vault, IOptions<AiGatewayOptions> options, TimeProvider time, ILogger<ProviderCatalog> logger) =>
         _providers = new("provider registry",
@@ -28,7 +29,7 @@ public sealed class ProviderCatalog
                 return [.. answer.Providers.Select(p => new UpstreamProvider(p.Id, p.Name, p.Kind, string.IsNullOrEmpty(p.BaseUrl) ? null : p.BaseUrl, p.Settings, p.Credentials))];
             },
             ex => ex is Grpc.Core.RpcException { StatusCode: not Grpc.Core.StatusCode.Cancelled },
-            () => options.Value.ProviderRefreshInterval, time, logger);
+            () => options.Value.ProviderRefreshInterval, time, logger, GatewayException.Unavailable);
 
     public void Invalidate() => _providers.Invalidate();
 

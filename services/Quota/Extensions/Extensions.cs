@@ -1,4 +1,11 @@
+using MassTransit;
+using StackExchange.Redis;
+using ThinkWatch.Contracts.Events;
 using ThinkWatch.Integrations;
+using ThinkWatch.Quota.Limiting;
+using ThinkWatch.Quota.Pricing;
+using ThinkWatch.Quota.Rules;
+using ThinkWatch.Security;
 
 namespace ThinkWatch.Quota.Extensions;
 
@@ -6,6 +13,7 @@ public static class Extensions
 {
     public const string DatabaseName = "quotadb";
     public const string RedisName = "redis";
+    public const string BusName = "rabbitmq";
     public const string Schema = "quota";
 
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
@@ -13,11 +21,30 @@ public static class Extensions
         builder.Services.AddOptions<QuotaOptions>()
             .BindConfiguration(QuotaOptions.Section)
             .ValidateDataAnnotations()
+            .Validate(o => o.AlertThresholds.All(t => t is > 0 and <= 1000), "Quota:AlertThresholds are percentages from 1 to 1000.")
             .ValidateOnStart();
 
-        builder.AddNpgsqlDataSource(DatabaseName);
+        builder.AddNpgsqlDataSource(DatabaseName, Schema);
         builder.AddPostgresMigrations(Schema, typeof(Extensions).Assembly);
-        builder.AddRedisClient(RedisName);
+        // Fail fast while disconnected: the failure mode decides at once instead of requests queueing.
+        builder.AddRedisClient(RedisName, o => o.BacklogPolicy = BacklogPolicy.FailFast);
+        builder.AddConsoleAuthentication();
+        builder.AddConsoleApi();
+        builder.AddInternalGrpc();
+        builder.AddPostgresOutbox(typeof(ConfigChanged), typeof(AdminActionRecorded), typeof(BudgetThresholdCrossed));
+        // Rule changes on a queue of this instance's own: every replica must reload.
+        builder.AddRabbitMqBus(BusName,
+            bus => bus.AddConsumer<LimitsChangedConsumer>().ExcludeFromConfigureEndpoints(),
+            (context, cfg) => cfg.ReceiveEndpoint(new TemporaryEndpointDefinition("quota"), e => e.ConfigureConsumer<LimitsChangedConsumer>(context)));
+
+        builder.Services.AddSingleton<QuotaMetrics>();
+        builder.Services.AddSingleton<RuleBookCache>();
+        builder.Services.AddSingleton<ConfigChanges>();
+        builder.Services.AddSingleton<LimitsStore>();
+        builder.Services.AddSingleton<PricingStore>();
+        builder.Services.AddSingleton<LimiterHealth>();
+        builder.Services.AddSingleton<Limiter>();
+        builder.Services.AddSingleton<BudgetAlerts>();
         return builder;
     }
 }

@@ -78,3 +78,22 @@ public sealed record KeyChanged(Guid EventId, DateTimeOffset OccurredAt, string 
 
 /// <summary>Configuration owned by a service changed (rules, routes, providers, servers).</summary>
 public sealed record ConfigChanged(Guid EventId, DateTimeOffset OccurredAt, string Area, string? EntityId);
+
+/// <summary>
+/// A budget crossed a threshold (50, 80, 95, 100 % by default) of its limit in tokens or dollars:
+/// announced once per threshold per period.
+/// </summary>
+public sealed record BudgetThresholdCrossed(
+    Guid EventId,
+    DateTimeOffset OccurredAt,
+    string BudgetId,
+    string SubjectKind,
+    string SubjectId,
+    string Period,
+    DateTimeOffset PeriodStart,
+    int ThresholdPercent,
+    string Action,
+    long UsedWeightedTokens,
+    long? LimitWeightedTokens,
+    long UsedMicroUsd,
+    long? LimitMicroUsd);

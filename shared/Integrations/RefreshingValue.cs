@@ -1,22 +1,26 @@
-using ThinkWatch.AiGateway.Conversion;
+using Microsoft.Extensions.Logging;
 
-namespace ThinkWatch.AiGateway.Routing;
+namespace ThinkWatch.Integrations;
 
 /// <summary>
 /// A value loaded from elsewhere (Identity's vault, the model table) and held in memory:
 /// reloaded after <c>interval</c> or once <see cref="Invalidate"/> is called (a change event),
 /// one load at a time. A failed reload keeps serving the last good value; with none, the
-/// request gets a 503 naming <c>what</c>.
+/// caller gets the exception <c>unavailable</c> makes (its own "try again shortly" error).
 /// </summary>
 public sealed partial class RefreshingValue<T>(
-    string what, Func<CancellationToken, Task<T>> load, Func<Exception, bool> transient, Func<TimeSpan> interval, TimeProvider time, ILogger logger) where T : class
+    string what, Func<CancellationToken, Task<T>> load, Func<Exception, bool> transient, Func<TimeSpan> interval, TimeProvider time, ILogger logger,
+    Func<string, Exception> unavailable) where T : class
 {
     private readonly SemaphoreSlim _reload = new(1, 1);
     private T? _value;
     private DateTimeOffset _loadedAt;
-    private volatile bool _stale = true;
+    // Invalidate bumps the version; a load records the version it started from. Callers wait for a
+    // load in progress rather than take the copy it replaces: after a change, nobody sees the old one.
+    private long _version;
+    private long _loadedVersion = -1;
 
-    public void Invalidate() => _stale = true;
+    public void Invalidate() => Interlocked.Increment(ref _version);
 
     public async ValueTask<T> GetAsync(CancellationToken cancellationToken)
     {
@@ -32,20 +36,21 @@ public sealed partial class RefreshingValue<T>(
             {
                 return reloaded;
             }
-            _stale = false;
-            _value = await load(cancellationToken);
+            var version = Interlocked.Read(ref _version);
+            var value = await load(cancellationToken);
+            _value = value;
             _loadedAt = time.GetUtcNow();
-            return _value;
+            Interlocked.Exchange(ref _loadedVersion, version);
+            return value;
         }
         catch (Exception ex) when (transient(ex))
         {
-            _stale = true;
             if (_value is { } last)
             {
                 LogReloadFailed(logger, what, ex.Message);
                 return last;
             }
-            throw new GatewayException(new GatewayError(ErrorKind.Overloaded, $"The gateway cannot load its {what} right now; try again shortly."));
+            throw unavailable(what);
         }
         finally
         {
@@ -53,7 +58,8 @@ public sealed partial class RefreshingValue<T>(
         }
     }
 
-    private T? Fresh() => !_stale && time.GetUtcNow() - _loadedAt < interval() ? _value : null;
+    private T? Fresh() =>
+        Interlocked.Read(ref _loadedVersion) == Interlocked.Read(ref _version) && time.GetUtcNow() - _loadedAt < interval() ? _value : null;
 
     [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Reloading the {What} failed ({Reason}); serving the last copy")]
     private static partial void LogReloadFailed(ILogger logger, string what, string reason);

@@ -1,0 +1,27 @@
+using System.Text.Json;
+using Npgsql;
+using ThinkWatch.Contracts.Events;
+using ThinkWatch.Integrations;
+using ThinkWatch.Security;
+
+namespace ThinkWatch.Quota.Rules;
+
+/// <summary>
+/// Commits a change to limits or prices with its events: ConfigChanged (every replica reloads its
+/// rule book) and the admin audit record, both through the outbox in the change's transaction.
+/// </summary>
+public sealed class ConfigChanges(EventOutbox outbox, RuleBookCache cache, TimeProvider time)
+{
+    public async Task CommitAsync<T>(ConsoleActor actor, string area, string action, string targetKind, string targetId, T details,
+        NpgsqlConnection connection, NpgsqlTransaction tx, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await outbox.AddAsync(new ConfigChanged(Guid.CreateVersion7(), now, area, targetId), connection, tx, cancellationToken);
+        await outbox.AddAsync(new AdminActionRecorded(Guid.CreateVersion7(), now, System.Diagnostics.Activity.Current?.TraceId.ToString(),
+            actor.UserId.ToString(), action, targetKind, targetId, actor.ClientIp, JsonSerializer.Serialize(details)), connection, tx, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        outbox.Flush();
+        // This replica at once; the others on the event.
+        cache.Invalidate();
+    }
+}
