@@ -2,6 +2,15 @@ using System.ComponentModel.DataAnnotations;
 
 namespace ThinkWatch.AiGateway;
 
+/// <summary>What the gateway does when the Quota service itself cannot be reached.</summary>
+public enum QuotaUnreachable
+{
+    /// <summary>Admit (logged): an outage of the limiter does not stop model traffic.</summary>
+    Open,
+    /// <summary>Refuse with 429 rate_limiter_unavailable.</summary>
+    Closed,
+}
+
 public sealed class AiGatewayOptions
 {
     public const string Section = "AiGateway";
@@ -74,4 +83,11 @@ public sealed class AiGatewayOptions
     /// <summary>A forwarded /mcp exchange silent this long is cut (MCP keeps server-to-client streams open for long).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan McpIdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>When the Quota service does not answer (Redis outages are the Quota service's own Quota:FailureMode).</summary>
+    public QuotaUnreachable QuotaFailureMode { get; set; } = QuotaUnreachable.Open;
+
+    /// <summary>How long a call to the Quota service may take.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:00:30")]
+    public TimeSpan QuotaTimeout { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -5,12 +5,14 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Options;
 using ThinkWatch.Security;
 using ThinkWatch.Identity.Testing;
+using ThinkWatch.Quota.Testing;
 using ThinkWatch.Testing;
 
 namespace ThinkWatch.AiGateway.Tests;
 
 /// <summary>
-/// The gateway on a real loopback port, with a real Identity (over gRPC and RabbitMQ), two
+/// The gateway on a real loopback port, with a real Identity (over gRPC and RabbitMQ), a real
+/// Quota (over gRPC, on the real Redis), two
 /// providers registered in Identity's vault that both point at one fake upstream (OpenAI kind
 /// under /v1, Anthropic kind at the root), and a key that may use every model.
 /// </summary>
@@ -22,6 +24,7 @@ public sealed class GatewayHost : IAsyncDisposable
     private ServiceHost<AiGatewayOptions> _host = null!;
 
     public IdentityHost Identity { get; private set; } = null!;
+    public QuotaHost Quota { get; private set; } = null!;
     public HttpClient Admin { get; private set; } = null!;
     public FakeUpstream Upstream { get; private set; } = null!;
     public Uri Address { get; private set; } = null!;
@@ -34,6 +37,7 @@ public sealed class GatewayHost : IAsyncDisposable
         var gateway = new GatewayHost
         {
             Identity = await IdentityHost.StartAsync(network: true),
+            Quota = await QuotaHost.StartAsync(network: true),
             Upstream = await FakeUpstream.StartAsync(),
         };
         gateway.Admin = await gateway.Identity.SetUpAsync();
@@ -47,6 +51,7 @@ public sealed class GatewayHost : IAsyncDisposable
             ["ConnectionStrings:aigatewaydb"] = infra.PostgresConnectionString(InfraEndpoints.UniqueName("gateway")),
             ["ConnectionStrings:rabbitmq"] = infra.RabbitMqUri(),
             ["services:identity:grpc:0"] = gateway.Identity.GrpcAddress!.ToString().TrimEnd('/'),
+            ["services:quota:grpc:0"] = gateway.Quota.GrpcAddress!.ToString().TrimEnd('/'),
             // The fake upstream stands in for the MCP gateway too (/mcp is forwarded there).
             ["services:mcpgateway:http:0"] = gateway.Upstream.BaseAddress.ToString().TrimEnd('/'),
             ["InternalAuth:Token"] = IdentityHost.InternalToken,
@@ -113,6 +118,7 @@ public sealed class GatewayHost : IAsyncDisposable
         await _host.DisposeAsync();
         Admin.Dispose();
         await Identity.DisposeAsync();
+        await Quota.DisposeAsync();
         await Upstream.DisposeAsync();
     }
 }

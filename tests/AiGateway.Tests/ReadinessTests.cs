@@ -14,6 +14,7 @@ public sealed class ReadinessTests : ServiceReadinessTests<AiGatewayOptions>
         ["ConnectionStrings:aigatewaydb"] = Infra.PostgresConnectionString(InfraEndpoints.UniqueName("gateway"), down == "postgres" ? closedPort : null),
         ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
         ["services:identity:grpc:0"] = "http://127.0.0.1:1",
+        ["services:quota:grpc:0"] = "http://127.0.0.1:1",
         ["InternalAuth:Token"] = IdentityHost.InternalToken,
         ["ConsoleAuth:SigningKey"] = IdentityHost.SigningKey,
     };

@@ -69,6 +69,7 @@ public sealed class QuotaHost : IAsyncDisposable
     {
         var infra = await TestInfrastructure.EnsureStartedAsync();
         var host = new QuotaHost(infra, settings, network, time);
+        _ = host.Services; // starts the server (on its sockets, when on the network)
         using var http = host.Http();
         var (status, body) = await ServiceHost<QuotaOptions>.WaitForReadyAsync(http, TimeSpan.FromSeconds(60));
         Assert.That(status, Is.EqualTo(200), body);

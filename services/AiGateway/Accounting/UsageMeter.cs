@@ -23,6 +23,8 @@ public sealed class UsageMeter(TimeProvider time, string endpoint)
     public Principal? Principal { get; set; }
     public string? Model { get; set; }
     public UpstreamRoute? Route { get; set; }
+    /// <summary>Set once the Quota service admitted the request: settled when the record is published.</summary>
+    public QuotaTicket? Quota { get; set; }
     public bool Stream { get; set; }
     /// <summary>False for calls that use no model (token counting): recorded, with no tokens.</summary>
     public bool Billable { get; set; } = true;
@@ -56,6 +58,9 @@ public sealed class UsageMeter(TimeProvider time, string endpoint)
         Tags = [.. tags.Where(t => t.Length <= MaxTagLength && !t.Any(char.IsControl)).Distinct(StringComparer.Ordinal).Take(MaxTags)];
     }
 
+    /// <summary>The ticket to settle: priced by the model of the upstream that answered (after failover).</summary>
+    public QuotaTicket? Ticket => Quota is { } ticket && Route is { } route ? ticket with { Model = route.UpstreamModel } : Quota;
+
     /// <summary>The record, or null when no valid key was presented (refusals are the audit trail's business).</summary>
     public UsageRecorded? Build(int status)
     {
@@ -72,7 +77,7 @@ public sealed class UsageMeter(TimeProvider time, string endpoint)
             principal.UserId, string.IsNullOrEmpty(principal.TeamId) ? null : principal.TeamId, principal.KeyId,
             Route?.Provider.Name ?? "", Model ?? "", endpoint,
             input, usage.Output, usage.CacheRead, usage.Reasoning, usage.Estimated,
-            // Multipliers and prices are the Quota service's (issue 5); until it settles them, weight 1 and no cost.
+            // Until the Quota service settles them (weights and prices), weight 1 and no cost.
             WeightedTokens: input + usage.Output, CostMicroUsd: 0,
             LatencyMs: (int)time.GetElapsedTime(_started).TotalMilliseconds,
             TimeToFirstTokenMs: _firstToken is { } first ? (int)first.TotalMilliseconds : null,

@@ -7,8 +7,12 @@ namespace ThinkWatch.AiGateway.Accounting;
 /// <summary>Where finished requests' usage records go. Never blocks the request path.</summary>
 public interface IUsageSink
 {
-    void Record(UsageRecorded record);
+    /// <summary>Queues the record; a <paramref name="ticket"/> is settled with the Quota service before the record is published.</summary>
+    void Record(UsageRecorded record, QuotaTicket? ticket = null);
 }
+
+/// <summary>A finished request waiting to be settled and published.</summary>
+public sealed record PendingUsage(UsageRecorded Record, QuotaTicket? Ticket);
 
 /// <summary>
 /// Usage records onto the bus, off the request path: a bounded in-memory queue drained by a
@@ -20,44 +24,63 @@ public sealed partial class BusUsageSink(ILogger<BusUsageSink> logger) : IUsageS
     public const int Capacity = 10_000;
     private long _dropped;
 
-    internal Channel<UsageRecorded> Queue { get; } = Channel.CreateBounded<UsageRecorded>(new BoundedChannelOptions(Capacity)
+    internal Channel<PendingUsage> Queue { get; } = Channel.CreateBounded<PendingUsage>(new BoundedChannelOptions(Capacity)
     {
         FullMode = BoundedChannelFullMode.DropOldest,
-        SingleReader = true,
     });
 
-    public void Record(UsageRecorded record)
+    public void Record(UsageRecorded record, QuotaTicket? ticket = null)
     {
         if (Queue.Reader.Count >= Capacity)
         {
             LogDropped(logger, Interlocked.Increment(ref _dropped));
         }
-        Queue.Writer.TryWrite(record);
+        Queue.Writer.TryWrite(new PendingUsage(record, ticket));
     }
 
     [LoggerMessage(EventId = 4301, Level = LogLevel.Error, Message = "Usage queue full: the oldest record was dropped ({Dropped} so far); is the message bus down?")]
     private static partial void LogDropped(ILogger logger, long dropped);
 }
 
-/// <summary>Publishes queued usage records; a failed publish is retried until the bus takes it.</summary>
-public sealed partial class UsagePublisher(BusUsageSink sink, IBus bus, TimeProvider time, ILogger<UsagePublisher> logger) : BackgroundService
+/// <summary>
+/// Settles queued requests with the Quota service (weighted tokens and cost come back, the
+/// reservation is released) and publishes their records; a failed publish is retried until the bus takes it.
+/// </summary>
+public sealed partial class UsagePublisher(BusUsageSink sink, IQuotaGate quota, IBus bus, TimeProvider time, ILogger<UsagePublisher> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Records settled and published at once (each waits on a gRPC call and a publish).</summary>
+    public const int Parallelism = 32;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Parallel.ForEachAsync(sink.Queue.Reader.ReadAllAsync(stoppingToken), new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = stoppingToken },
+            async (pending, cancellationToken) => await PublishAsync(await SettleAsync(pending, cancellationToken), cancellationToken));
+
+    private async Task<UsageRecorded> SettleAsync(PendingUsage pending, CancellationToken cancellationToken)
     {
-        await foreach (var record in sink.Queue.Reader.ReadAllAsync(stoppingToken))
+        var record = pending.Record;
+        if (pending.Ticket is not { } ticket || (ticket.ReservationId is null && record.InputTokens + record.OutputTokens == 0))
         {
-            while (true)
+            return record;
+        }
+        var usage = new Conversion.Usage(record.InputTokens - record.CachedInputTokens, record.OutputTokens, CacheRead: record.CachedInputTokens);
+        return await quota.SettleAsync(ticket, record.Provider, usage, cancellationToken) is { } charge
+            ? record with { WeightedTokens = charge.WeightedTokens, CostMicroUsd = charge.CostMicroUsd }
+            : record;
+    }
+
+    private async Task PublishAsync(UsageRecorded record, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            try
             {
-                try
-                {
-                    await bus.Publish(record, stoppingToken);
-                    break;
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogPublishFailed(logger, ex.Message);
-                    await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken);
-                }
+                await bus.Publish(record, stoppingToken);
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogPublishFailed(logger, ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken);
             }
         }
     }

@@ -47,6 +47,8 @@ public static class Extensions
         builder.Services.AddSingleton<UpstreamResilience>();
         builder.Services.AddSingleton<ChatPipeline>();
         builder.Services.AddMcpForwarding();
+        builder.AddInternalGrpcClient<Contracts.Quota.V1.QuotaService.QuotaServiceClient>("quota");
+        builder.Services.AddSingleton<IQuotaGate, GrpcQuotaGate>();
         builder.Services.AddSingleton<BusUsageSink>();
         builder.Services.AddSingleton<IUsageSink>(sp => sp.GetRequiredService<BusUsageSink>());
         builder.Services.AddHostedService<UsagePublisher>();

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Primitives;
 using ThinkWatch.AiGateway.Conversion;
 using ThinkWatch.AiGateway.Routing;
+using ThinkWatch.Contracts.Identity.V1;
 
 namespace ThinkWatch.AiGateway.Proxy;
 
@@ -40,7 +41,7 @@ public sealed partial class ChatPipeline
     /// How the request would go, without calling upstream: each route in the order it would be
     /// tried, with its breaker state, address, and the body it would receive (or why it would be refused).
     /// </summary>
-    private async Task ExplainAsync(HttpContext context, ClientFormat format, string model, JsonObject body, byte[] bytes, IReadOnlyList<UpstreamRoute> routes)
+    private async Task ExplainAsync(HttpContext context, ClientFormat format, Principal principal, string model, JsonObject body, byte[] bytes, IReadOnlyList<UpstreamRoute> routes)
     {
         var explained = new JsonArray();
         foreach (var route in routes)
@@ -76,23 +77,15 @@ public sealed partial class ChatPipeline
         {
             estimate = bytes.Length / 4;
         }
+        var (limits, pricing) = await quota.ExplainAsync(principal, routes[0].Provider.Name, routes[0].UpstreamModel, estimate,
+            MaxOutputTokens(body) is > 0 and var max ? max : options.Value.DefaultMaxTokens, context.RequestAborted);
         var answer = new JsonObject
         {
             ["object"] = "explanation",
             ["model"] = model,
             ["routes"] = explained,
-            ["limits"] = new JsonObject
-            {
-                ["enforced"] = false,
-                ["detail"] = "Rate limits and budgets are applied by the Quota service; this gateway does not consult one yet.",
-            },
-            ["pricing"] = new JsonObject
-            {
-                ["estimated_input_tokens"] = estimate,
-                ["weight"] = 1,
-                ["cost_usd"] = null,
-                ["detail"] = "Input estimated at about four characters per token; prices and weights come from the Quota service once it runs.",
-            },
+            ["limits"] = limits,
+            ["pricing"] = pricing,
         };
         context.Response.ContentType = "application/json";
         await context.Response.Body.WriteAsync(JsonWire.Bytes(answer), context.RequestAborted);

@@ -26,7 +26,7 @@ public enum ClientFormat { OpenAiChat, Anthropic, OpenAiResponses, OpenAiEmbeddi
 /// conversion through the canonical model, streaming or not.
 /// </summary>
 public sealed partial class ChatPipeline(
-    KeyAuthenticator keys, ProviderCatalog catalog, ModelCatalog models, UpstreamHttp http, UpstreamResilience resilience, IUsageSink usage,
+    KeyAuthenticator keys, ProviderCatalog catalog, ModelCatalog models, UpstreamHttp http, UpstreamResilience resilience, IUsageSink usage, IQuotaGate quota,
     IOptions<AiGatewayOptions> options, TimeProvider time, ILogger<ChatPipeline> logger)
 {
     public async Task HandleAsync(HttpContext context, ClientFormat format)
@@ -52,7 +52,7 @@ public sealed partial class ChatPipeline(
         {
             if (meter.Build(status) is { } record)
             {
-                usage.Record(record);
+                usage.Record(record, meter.Ticket);
             }
         }
     }
@@ -78,7 +78,7 @@ public sealed partial class ChatPipeline(
         if (Explainer.Wants(context))
         {
             meter.Billable = false; // nothing goes upstream
-            await ExplainAsync(context, format, model, body, bytes, routes);
+            await ExplainAsync(context, format, principal, model, body, bytes, routes);
             return;
         }
         if (format == ClientFormat.AnthropicCountTokens)
@@ -92,6 +92,7 @@ public sealed partial class ChatPipeline(
                 return;
             }
         }
+        meter.Quota = await quota.AdmitAsync(principal, routes[0].Provider.Name, routes[0].UpstreamModel, bytes.Length / 4, MaxOutputTokens(body), context.Response, aborted);
         // Upstreams in order until one answers; nothing has reached the client until then, so failing over is safe.
         GatewayError? failure = null;
         foreach (var route in routes)
@@ -215,6 +216,10 @@ public sealed partial class ChatPipeline(
         var upstreamBody = route.Codec.WriteRequest(request, route.UpstreamModel, new UpstreamTarget(target, route.Provider.Kind, options.Value.DefaultMaxTokens));
         return new Call(JsonWire.Bytes(upstreamBody), request.Stream, request.StreamUsage, false, model);
     }
+
+    /// <summary>The output cap the client set, in whichever API's name (0: none; Quota reserves its default).</summary>
+    private static long MaxOutputTokens(JsonObject body) =>
+        JsonRead.Integer(body, "max_tokens", "") ?? JsonRead.Integer(body, "max_completion_tokens", "") ?? JsonRead.Integer(body, "max_output_tokens", "") ?? 0;
 
     private static UpstreamOperation OperationOf(ClientFormat format) => format switch
     {

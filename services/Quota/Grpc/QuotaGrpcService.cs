@@ -9,8 +9,29 @@ using ThinkWatch.Quota.Rules;
 namespace ThinkWatch.Quota.Grpc;
 
 /// <summary>Check, Settle and Status for the gateways (internal token required, see AddInternalGrpc).</summary>
-public sealed class QuotaGrpcService(Limiter limiter, BudgetAlerts alerts, QuotaMetrics metrics) : QuotaService.QuotaServiceBase
+public sealed class QuotaGrpcService(Limiter limiter, BudgetAlerts alerts, QuotaMetrics metrics, RuleBookCache rules) : QuotaService.QuotaServiceBase
 {
+    public override async Task<QuoteResponse> Quote(QuoteRequest request, ServerCallContext context)
+    {
+        var book = await Run(async () => await rules.GetAsync(context.CancellationToken));
+        var price = book.Prices.Find(request.Model);
+        var p = price ?? ModelPrice.Unpriced;
+        var charge = PriceBook.Charge(p, new TokenCount(Math.Max(0, request.InputTokens), Math.Max(0, request.OutputTokens), Math.Max(0, request.CachedInputTokens)));
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        return new QuoteResponse
+        {
+            MatchedEntry = price?.Model ?? "",
+            InputUsdPerMtok = p.InputUsdPerMtok.ToString(invariant),
+            OutputUsdPerMtok = p.OutputUsdPerMtok.ToString(invariant),
+            CachedInputUsdPerMtok = p.CachedInputUsdPerMtok.ToString(invariant),
+            InputWeight = p.InputWeight.ToString(invariant),
+            OutputWeight = p.OutputWeight.ToString(invariant),
+            CachedInputWeight = p.CachedInputWeight.ToString(invariant),
+            WeightedTokens = charge.WeightedTokens,
+            CostMicroUsd = charge.CostMicroUsd,
+        };
+    }
+
     public override async Task<CheckResponse> Check(CheckRequest request, ServerCallContext context)
     {
         var input = new CheckInput(SurfaceOf(request.Surface), Subjects(request.Subjects), request.Model, request.EstimatedInputTokens, request.MaxOutputTokens);
