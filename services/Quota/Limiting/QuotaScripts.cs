@@ -23,18 +23,19 @@ public static class QuotaScripts
     private const string Prelude = """
         local now = tonumber(ARGV[1])
 
+        -- The window's total after dropping the buckets that left it; whether the hash exists.
         local function slide(key, width, size)
           local cur = math.floor(now / width)
           local first = cur - size + 1
           local meta = redis.call('HMGET', key, 't', 'o')
           local total, oldest = tonumber(meta[1]), tonumber(meta[2])
           if total == nil or oldest == nil then
-            return 0, cur, first
+            return 0, cur, first, false
           end
           if oldest < first then
             if first - oldest >= size then
               redis.call('DEL', key)
-              return 0, cur, first
+              return 0, cur, first, false
             end
             for b = oldest, first - 1 do
               local v = redis.call('HGET', key, b)
@@ -45,16 +46,42 @@ public static class QuotaScripts
             end
             redis.call('HSET', key, 't', total, 'o', first)
           end
-          return total, cur, first
+          return total, cur, first, true
         end
 
         local function add(key, width, size, amount)
-          local total, cur, first = slide(key, width, size)
-          redis.call('HINCRBY', key, cur, amount)
+          local total, cur, first, exists = slide(key, width, size)
+          if not exists then
+            redis.call('HSET', key, 'o', first)
+          end
+          -- The expiry moves on once per bucket: a key outlives its newest bucket by a window.
+          if redis.call('HINCRBY', key, cur, amount) == amount then
+            redis.call('PEXPIRE', key, width * (size + 1))
+          end
           redis.call('HINCRBY', key, 't', amount)
-          redis.call('HSETNX', key, 'o', first)
-          redis.call('PEXPIRE', key, width * (size + 1))
           return total + amount, cur
+        end
+
+        -- How long until enough of the window's count leaves it for `need` more (one HGETALL, refusals only).
+        local function wait(key, need, cur, width, size)
+          local first, buckets, counts = cur - size + 1, {}, {}
+          local all = redis.call('HGETALL', key)
+          for i = 1, #all, 2 do
+            local b = tonumber(all[i])
+            if b and b >= first then
+              table.insert(buckets, b)
+              counts[b] = tonumber(all[i + 1])
+            end
+          end
+          table.sort(buckets)
+          local freed = 0
+          for _, b in ipairs(buckets) do
+            freed = freed + counts[b]
+            if freed >= need then
+              return (b + size) * width - now
+            end
+          end
+          return width * size
         end
 
         local function release(h, z, id)
@@ -99,17 +126,7 @@ public static class QuotaScripts
           local key, limit, width, size = KEYS[i], tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
           local total, cur = slide(key, width, size)
           if total + 1 > limit then
-            local need, freed = total + 1 - limit, 0
-            for b = cur - size + 1, cur do
-              local v = redis.call('HGET', key, b)
-              if v then
-                freed = freed + tonumber(v)
-                if freed >= need then
-                  return {0, i, (b + size) * width - now, 0}
-                end
-              end
-            end
-            return {0, i, width * size, 0}
+            return {0, i, wait(key, total + 1 - limit, cur, width, size), 0}
           end
           totals[i] = total
         end
