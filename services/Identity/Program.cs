@@ -28,6 +28,7 @@ app.MapSsoApi();
 app.MapKeysApi();
 app.MapUsersApi();
 app.MapProvidersApi();
+app.MapConsoleForwarding();
 app.MapGrpcService<KeyGrpcService>();
 app.MapGrpcService<ProviderVaultGrpcService>();
 

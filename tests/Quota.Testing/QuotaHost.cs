@@ -24,13 +24,14 @@ public sealed class QuotaHost : IAsyncDisposable
     private readonly Uri? _httpAddress;
     private GrpcChannel? _channel;
 
-    private QuotaHost(InfraEndpoints infra, IReadOnlyDictionary<string, string?>? extra, bool network, FakeTimeProvider? time)
+    private QuotaHost(InfraEndpoints infra, IReadOnlyDictionary<string, string?>? extra, bool network, FakeTimeProvider? time, string? database)
     {
         Time = time ?? new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
         Prefix = "t" + Guid.NewGuid().ToString("N")[..12];
+        Database = database ?? InfraEndpoints.UniqueName("quota");
         var settings = new Dictionary<string, string?>
         {
-            ["ConnectionStrings:quotadb"] = infra.PostgresConnectionString(InfraEndpoints.UniqueName("quota")),
+            ["ConnectionStrings:quotadb"] = infra.PostgresConnectionString(Database),
             ["ConnectionStrings:redis"] = infra.RedisConnectionString(),
             ["ConnectionStrings:rabbitmq"] = infra.RabbitMqUri(),
             ["ConsoleAuth:SigningKey"] = TestSecrets.SigningKey,
@@ -57,18 +58,25 @@ public sealed class QuotaHost : IAsyncDisposable
 
     public FakeTimeProvider Time { get; }
 
+    /// <summary>This host's database; a second host given the same name is another replica of the service.</summary>
+    public string Database { get; }
+
     /// <summary>This host's Redis key prefix (hash tag), so parallel tests never share counters.</summary>
     public string Prefix { get; }
+
+    /// <summary>The console (HTTP/1.1) address when started on the network.</summary>
+    public Uri? HttpAddress => _httpAddress;
 
     /// <summary>The h2c address of QuotaService when started on the network.</summary>
     public Uri? GrpcAddress { get; }
 
     public IServiceProvider Services => _host.Services;
 
-    public static async Task<QuotaHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, bool network = false, FakeTimeProvider? time = null)
+    public static async Task<QuotaHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, bool network = false, FakeTimeProvider? time = null,
+        string? database = null)
     {
         var infra = await TestInfrastructure.EnsureStartedAsync();
-        var host = new QuotaHost(infra, settings, network, time);
+        var host = new QuotaHost(infra, settings, network, time, database);
         _ = host.Services; // starts the server (on its sockets, when on the network)
         using var http = host.Http();
         var (status, body) = await ServiceHost<QuotaOptions>.WaitForReadyAsync(http, TimeSpan.FromSeconds(60));

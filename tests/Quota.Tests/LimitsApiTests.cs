@@ -189,5 +189,25 @@ public sealed class LimitsApiTests
         Assert.That(none.GetProperty("matchedEntry").ValueKind, Is.EqualTo(JsonValueKind.Null));
     }
 
+    [Test]
+    public async Task A_change_on_one_replica_reaches_the_others_through_the_bus()
+    {
+        await using var other = await QuotaHost.StartAsync(database: _quota.Database, time: _quota.Time);
+        var user = Guid.NewGuid().ToString();
+        Assert.That((await other.Client.CheckAsync(Check(User(user)))).Allowed, Is.True, "loads its rule book: no rule for this user");
+
+        await _quota.AddRuleAsync("user", user, "requests", "1h", 1);
+
+        // The other replica's clock stands still: only the ConfigChanged event can make it reload.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var refused = false;
+        while (!refused && DateTime.UtcNow < deadline)
+        {
+            refused = !(await other.Client.CheckAsync(Check(User(user)))).Allowed;
+            await Task.Delay(100);
+        }
+        Assert.That(refused, Is.True, "the new rule applies on the other replica");
+    }
+
     private static Contracts.Common.V1.Surface Surface() => Contracts.Common.V1.Surface.AiGateway;
 }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Net;
 using Microsoft.Extensions.Options;
 using ThinkWatch.AiGateway.Conversion;
 using ThinkWatch.AiGateway.Proxy;
@@ -30,16 +28,7 @@ public static partial class McpForwardApi
 
     public sealed partial class McpForwarder(IHttpForwarder forwarder, IOptions<AiGatewayOptions> options, IConfiguration configuration, ILogger<McpForwarder> logger)
     {
-        private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler
-        {
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            EnableMultipleHttp2Connections = true,
-            ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
-            ConnectTimeout = options.Value.UpstreamConnectTimeout,
-        });
+        private readonly HttpMessageInvoker _client = Security.ForwardingClient.Create(options.Value.UpstreamConnectTimeout);
 
         private readonly ForwarderRequestConfig _config = new() { ActivityTimeout = options.Value.McpIdleTimeout };
 
