@@ -25,14 +25,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-dotnet build "$ROOT/ThinkWatch.slnx" -c Release -v quiet -nologo >/dev/null
-DATA=$(mktemp -d /tmp/thinkwatch-bench.XXXXXX)
-chmod 755 "$DATA"
-APPHOST=
+# shellcheck source=bench/stack.sh
+source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 cleanup() {
   [ -f "$DATA/nginx/nginx.pid" ] && kill -QUIT "$(cat "$DATA/nginx/nginx.pid")" 2>/dev/null || true
-  [ -n "$APPHOST" ] && { kill -TERM "$APPHOST" 2>/dev/null; wait "$APPHOST" 2>/dev/null || true; }
-  rm -rf "$DATA"
+  stop_stack
 }
 trap cleanup EXIT
 
@@ -76,12 +73,7 @@ CONF
 "$NGINX" -c "$DATA/nginx/nginx.conf" -p "$DATA/nginx"
 
 # ---- ThinkWatch: the whole stack, one admin, two providers on the static upstream, a key -------
-dotnet "$ROOT/AppHost/bin/Release/net10.0/ThinkWatch.AppHost.dll" run --data "$DATA" --port-offset "$OFFSET" > "$DATA/run.log" 2>&1 &
-APPHOST=$!
-until [ "$(grep -c '"state": "Running"' "$DATA/apphost.json" 2>/dev/null || true)" = 9 ]; do
-  kill -0 "$APPHOST" 2>/dev/null || { cat "$DATA/run.log" >&2; exit 1; }
-  sleep 0.2
-done
+start_stack "$OFFSET"
 post() { curl -fsS -X POST "$1" -H 'Content-Type: application/json' ${3:+-H "Authorization: Bearer $3"} -d "$2"; }
 KEY=$(post "$IDENTITY/api/setup" '{"email":"bench@example.com","displayName":"Bench","password":"Bench-password-1",
   "apiKey":{"name":"bench","surfaces":["ai_gateway"],"allowedModels":["bench-*"]},
