@@ -172,6 +172,8 @@ public sealed class Orchestrator(DistributedApplicationModel model, RunOptions o
         {
             ["DOTNET_ENVIRONMENT"] = Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production",
             ["ASPNETCORE_URLS"] = "",
+            // Events waiting for the broker survive restarts in the run's data folder, one folder per service.
+            ["Spool__Directory"] = Path.Combine(options.DataDirectory, "spool", project.Name),
         };
         if (Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } otlp)
         {

@@ -52,6 +52,7 @@ public sealed class GatewayHost : IAsyncDisposable
             ["ConnectionStrings:rabbitmq"] = infra.RabbitMqUri(),
             ["services:identity:grpc:0"] = gateway.Identity.GrpcAddress!.ToString().TrimEnd('/'),
             ["services:quota:grpc:0"] = gateway.Quota.GrpcAddress!.ToString().TrimEnd('/'),
+            ["Spool:Directory"] = Path.Combine(Path.GetTempPath(), "thinkwatch-tests-spool", Guid.NewGuid().ToString("N")),
             // The fake upstream stands in for the MCP gateway too (/mcp is forwarded there).
             ["services:mcpgateway:http:0"] = gateway.Upstream.BaseAddress.ToString().TrimEnd('/'),
             ["InternalAuth:Token"] = IdentityHost.InternalToken,

@@ -15,6 +15,7 @@ public sealed class ReadinessTests : ServiceReadinessTests<AiGatewayOptions>
         ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
         ["services:identity:grpc:0"] = "http://127.0.0.1:1",
         ["services:quota:grpc:0"] = "http://127.0.0.1:1",
+        ["Spool:Directory"] = Path.Combine(Path.GetTempPath(), "thinkwatch-tests-spool", Guid.NewGuid().ToString("N")),
         ["InternalAuth:Token"] = IdentityHost.InternalToken,
         ["ConsoleAuth:SigningKey"] = IdentityHost.SigningKey,
     };

@@ -18,6 +18,8 @@ public sealed class BusProbe<T> : IAsyncDisposable where T : class
             {
                 e.AutoDelete = true;
                 e.Durable = false;
+                // One at a time, so messages are seen in the order the queue holds them.
+                e.ConcurrentMessageLimit = 1;
                 e.Handler<T>(context => _received.Writer.WriteAsync((context.Message, Stopwatch.GetTimestamp())).AsTask());
             });
         });

@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using MassTransit;
+using ThinkWatch.Integrations;
 using ThinkWatch.Contracts.Events;
 
 namespace ThinkWatch.AiGateway.Accounting;
@@ -15,9 +15,9 @@ public interface IUsageSink
 public sealed record PendingUsage(UsageRecorded Record, QuotaTicket? Ticket);
 
 /// <summary>
-/// Usage records onto the bus, off the request path: a bounded in-memory queue drained by a
-/// background publisher. When the queue is full (the broker is away for long) the oldest record
-/// is dropped and counted in the log. The durable disk spool belongs to the audit pipeline (issue 6).
+/// Usage records off the request path: a bounded in-memory queue drained by
+/// <see cref="UsagePublisher"/> into the durable spool. It fills only if settling with the Quota
+/// service falls far behind; then the oldest record is dropped and counted in the log.
 /// </summary>
 public sealed partial class BusUsageSink(ILogger<BusUsageSink> logger) : IUsageSink
 {
@@ -44,16 +44,17 @@ public sealed partial class BusUsageSink(ILogger<BusUsageSink> logger) : IUsageS
 
 /// <summary>
 /// Settles queued requests with the Quota service (weighted tokens and cost come back, the
-/// reservation is released) and publishes their records; a failed publish is retried until the bus takes it.
+/// reservation is released) and hands their records to the durable event spool, which publishes
+/// them in order whenever the broker is there (nothing is lost while it is away, or across a restart).
 /// </summary>
-public sealed partial class UsagePublisher(BusUsageSink sink, IQuotaGate quota, IBus bus, TimeProvider time, ILogger<UsagePublisher> logger) : BackgroundService
+public sealed class UsagePublisher(BusUsageSink sink, IQuotaGate quota, EventSpool spool) : BackgroundService
 {
-    /// <summary>Records settled and published at once (each waits on a gRPC call and a publish).</summary>
+    /// <summary>Records settled at once (each waits on a gRPC call).</summary>
     public const int Parallelism = 32;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Parallel.ForEachAsync(sink.Queue.Reader.ReadAllAsync(stoppingToken), new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = stoppingToken },
-            async (pending, cancellationToken) => await PublishAsync(await SettleAsync(pending, cancellationToken), cancellationToken));
+            async (pending, cancellationToken) => spool.Enqueue(await SettleAsync(pending, cancellationToken)));
 
     private async Task<UsageRecorded> SettleAsync(PendingUsage pending, CancellationToken cancellationToken)
     {
@@ -67,24 +68,4 @@ public sealed partial class UsagePublisher(BusUsageSink sink, IQuotaGate quota, 
             ? record with { WeightedTokens = charge.WeightedTokens, CostMicroUsd = charge.CostMicroUsd }
             : record;
     }
-
-    private async Task PublishAsync(UsageRecorded record, CancellationToken stoppingToken)
-    {
-        while (true)
-        {
-            try
-            {
-                await bus.Publish(record, stoppingToken);
-                return;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogPublishFailed(logger, ex.Message);
-                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken);
-            }
-        }
-    }
-
-    [LoggerMessage(EventId = 4302, Level = LogLevel.Warning, Message = "Publishing a usage record failed ({Reason}); retrying")]
-    private static partial void LogPublishFailed(ILogger logger, string reason);
 }

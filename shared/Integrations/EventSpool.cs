@@ -1,0 +1,158 @@
+using System.Collections.Frozen;
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ThinkWatch.Integrations;
+
+public sealed class SpoolOptions
+{
+    public const string Section = "Spool";
+
+    /// <summary>Where events wait for the broker; one folder per instance, on a persistent volume in production. Empty: under the temp folder.</summary>
+    public string Directory { get; set; } = "";
+
+    [Range(1024 * 1024, 1L << 40)]
+    public long MaxBytes { get; set; } = 1L << 30;
+
+    [Range(64 * 1024, 1L << 32)]
+    public long SegmentBytes { get; set; } = 16 * 1024 * 1024;
+
+    public SpoolFullPolicy FullPolicy { get; set; } = SpoolFullPolicy.DropOldest;
+
+    /// <summary>A full spool is reported at most this often (every lost event is counted).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan FullLogInterval { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>
+/// Events for the bus that must not be lost: written to a <see cref="DiskSpool"/> at once (the
+/// caller never waits for the broker), published in order by <see cref="EventSpoolPublisher"/>
+/// and forgotten only once the broker took them — so a broker outage or a restart only delays
+/// them. Delivery is at least once (a crash between publish and acknowledgement repeats a few);
+/// consumers de-duplicate by event id.
+/// </summary>
+public sealed partial class EventSpool : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly FrozenDictionary<string, Type> _types;
+    private readonly IOptions<SpoolOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<EventSpool> _logger;
+    private readonly Counter<long> _lost;
+    private long _lastFullLog = long.MinValue;
+
+    public EventSpool(IReadOnlyCollection<Type> messageTypes, IOptions<SpoolOptions> options, IHostEnvironment environment, IMeterFactory meters, TimeProvider time,
+        ILogger<EventSpool> logger)
+    {
+        _types = messageTypes.ToFrozenDictionary(t => t.FullName!, t => t);
+        (_options, _time, _logger) = (options, time, logger);
+        var o = options.Value;
+        var directory = o.Directory is { Length: > 0 } d ? d : Path.Combine(Path.GetTempPath(), "thinkwatch-spool", environment.ApplicationName);
+        Spool = new DiskSpool(directory, o.MaxBytes, o.SegmentBytes, o.FullPolicy, logger);
+        var meter = meters.Create("ThinkWatch.Spool");
+        meter.CreateObservableGauge("thinkwatch.spool.depth", () => Spool.Depth, description: "Events waiting for the broker.");
+        meter.CreateObservableGauge("thinkwatch.spool.bytes", () => Spool.Bytes, description: "Bytes of events waiting for the broker.");
+        _lost = meter.CreateCounter<long>("thinkwatch.spool.dropped", description: "Events lost because the spool was full.");
+    }
+
+    internal DiskSpool Spool { get; }
+
+    /// <summary>Queues <paramref name="message"/> for the bus; false (counted, logged) when the full spool's policy dropped it.</summary>
+    public bool Enqueue<T>(T message) where T : class
+    {
+        if (!_types.ContainsKey(typeof(T).FullName!))
+        {
+            throw new InvalidOperationException($"{typeof(T).Name} is not registered with the spool.");
+        }
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(new Envelope(typeof(T).FullName!, JsonSerializer.SerializeToElement(message, Json)), Json);
+        var before = Spool.Dropped;
+        var appended = Spool.TryAppend(bytes);
+        if (Spool.Dropped > before)
+        {
+            _lost.Add(Spool.Dropped - before);
+            var now = _time.GetTimestamp();
+            var last = Interlocked.Read(ref _lastFullLog);
+            if (last == long.MinValue || _time.GetElapsedTime(last, now) >= _options.Value.FullLogInterval)
+            {
+                Interlocked.Exchange(ref _lastFullLog, now);
+                LogFull(_logger, Spool.Depth, Spool.Dropped, _options.Value.FullPolicy);
+            }
+        }
+        return appended;
+    }
+
+    internal (object Message, Type Type)? Open(byte[] record)
+    {
+        var envelope = JsonSerializer.Deserialize<Envelope>(record, Json)!;
+        return _types.TryGetValue(envelope.Type, out var type) ? (envelope.Body.Deserialize(type, Json)!, type) : null;
+    }
+
+    public void Dispose() => Spool.Dispose();
+
+    private sealed record Envelope(string Type, JsonElement Body);
+
+    [LoggerMessage(EventId = 1031, Level = LogLevel.Error, Message = "The event spool is full ({Depth} events waiting, {Dropped} lost so far, policy {Policy}); is the message broker down?")]
+    private static partial void LogFull(ILogger logger, long depth, long dropped, SpoolFullPolicy policy);
+}
+
+/// <summary>Publishes spooled events in order, a batch at a time; a failed batch is read again after a pause.</summary>
+public sealed partial class EventSpoolPublisher(EventSpool spool, IBus bus, TimeProvider time, ILogger<EventSpoolPublisher> logger) : BackgroundService
+{
+    public const int BatchSize = 256;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var batch = await spool.Spool.ReadAsync(BatchSize, TimeSpan.FromSeconds(1), stoppingToken);
+            if (batch.Records.Count == 0)
+            {
+                continue;
+            }
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                foreach (var record in batch.Records)
+                {
+                    if (spool.Open(record) is var (message, type))
+                    {
+                        await bus.Publish(message, type, timeout.Token);
+                    }
+                }
+                spool.Spool.Acknowledge(batch.Next);
+                failures = 0;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                spool.Spool.Rewind();
+                failures++;
+                LogPublishFailed(logger, batch.Records.Count, spool.Spool.Depth, ex.GetType().Name, ex.Message);
+                // 0.5 s, 1 s, 2 s … up to 30 s between attempts while the broker is away.
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(30_000, 500 * Math.Pow(2, Math.Min(failures - 1, 6)))), time, stoppingToken);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1032, Level = LogLevel.Warning, Message = "Publishing {Count} spooled events failed ({Depth} waiting): {Error}: {Reason}; retrying")]
+    private static partial void LogPublishFailed(ILogger logger, int count, long depth, string error, string reason);
+}
+
+public static class EventSpoolExtensions
+{
+    /// <summary>A durable disk spool for these message types, published through the service's MassTransit bus.</summary>
+    public static IHostApplicationBuilder AddEventSpool(this IHostApplicationBuilder builder, params Type[] messageTypes)
+    {
+        builder.Services.AddOptions<SpoolOptions>().BindConfiguration(SpoolOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<EventSpool>(sp, (IReadOnlyCollection<Type>)messageTypes));
+        builder.Services.AddHostedService<EventSpoolPublisher>();
+        return builder;
+    }
+}
