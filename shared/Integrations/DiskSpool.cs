@@ -131,11 +131,7 @@ public sealed partial class DiskSpool : IDisposable
         {
             while (_acknowledged.CompareTo(next) < 0 && _count > 0)
             {
-                _acknowledged = Normalize(_acknowledged, acknowledged: true);
-                var length = RecordLength(_acknowledged);
-                _acknowledged = Advance(_acknowledged, length);
-                _bytes -= HeaderBytes + length;
-                _count--;
+                ForgetOldest();
             }
             SaveCheckpoint();
         }
@@ -186,18 +182,6 @@ public sealed partial class DiskSpool : IDisposable
 
     private SpoolPosition End => new(_writeSegment, _writer.Length);
 
-    /// <summary>The position after a record of <paramref name="length"/> at <paramref name="at"/>, moving to the next segment at a segment's end.</summary>
-    private SpoolPosition Advance(SpoolPosition at, int length)
-    {
-        var next = new SpoolPosition(at.Segment, at.Offset + HeaderBytes + length);
-        if (next.Segment < _writeSegment && next.Offset >= new FileInfo(SegmentPath(next.Segment)).Length)
-        {
-            File.Delete(SegmentPath(next.Segment));
-            return new SpoolPosition(next.Segment + 1, 0);
-        }
-        return next;
-    }
-
     /// <summary>A position at the end of a finished segment is the start of the next one (the finished one is deleted once acknowledged past).</summary>
     private SpoolPosition Normalize(SpoolPosition at, bool acknowledged = false)
     {
@@ -223,17 +207,23 @@ public sealed partial class DiskSpool : IDisposable
 
     private void DropOldestRecord()
     {
-        _acknowledged = Normalize(_acknowledged, acknowledged: true);
-        var length = RecordLength(_acknowledged);
-        _acknowledged = Advance(_acknowledged, length);
+        ForgetOldest();
         if (_read.CompareTo(_acknowledged) < 0)
         {
             _read = _acknowledged;
         }
-        _bytes -= HeaderBytes + length;
-        _count--;
         Interlocked.Increment(ref _dropped);
         SaveCheckpoint();
+    }
+
+    /// <summary>Moves the checkpoint past the oldest record (deleting a segment it leaves behind).</summary>
+    private void ForgetOldest()
+    {
+        _acknowledged = Normalize(_acknowledged, acknowledged: true);
+        var length = RecordLength(_acknowledged);
+        _acknowledged = Normalize(new SpoolPosition(_acknowledged.Segment, _acknowledged.Offset + HeaderBytes + length), acknowledged: true);
+        _bytes -= HeaderBytes + length;
+        _count--;
     }
 
     private void SaveCheckpoint()

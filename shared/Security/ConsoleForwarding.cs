@@ -23,6 +23,10 @@ public static class ForwardingClient
         ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
         ConnectTimeout = connectTimeout,
     });
+
+    /// <summary>The forward failed before any answer reached the client (YARP set 502/504): the caller may still write a body saying why.</summary>
+    public static bool NothingAnswered(HttpContext context, ForwarderError error) =>
+        !context.Response.HasStarted && error is ForwarderError.Request or ForwarderError.RequestTimedOut or ForwarderError.NoAvailableDestinations;
 }
 
 /// <summary>
@@ -81,7 +85,7 @@ public static partial class ConsoleForwarding
                 return;
             }
             LogForwardFailed(logger, service, error);
-            if (!context.Response.HasStarted && error is ForwarderError.Request or ForwarderError.RequestTimedOut or ForwarderError.NoAvailableDestinations)
+            if (ForwardingClient.NothingAnswered(context, error))
             {
                 await Results.Problem($"The {service} service could not be reached.", statusCode: context.Response.StatusCode, title: "Bad gateway").ExecuteAsync(context);
             }

@@ -4,6 +4,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using ThinkWatch.AiGateway.Conversion;
 using ThinkWatch.Contracts.Common.V1;
+using ThinkWatch.Contracts.Events;
 using ThinkWatch.Contracts.Identity.V1;
 using ThinkWatch.Contracts.Quota.V1;
 
@@ -25,8 +26,8 @@ public interface IQuotaGate
     Task<QuotaTicket> AdmitAsync(Principal principal, string provider, string model, long estimatedInputTokens, long maxOutputTokens, HttpResponse response,
         CancellationToken cancellationToken);
 
-    /// <summary>Counts what the request used and releases its reservation; null when the Quota service could not be reached.</summary>
-    Task<QuotaCharge?> SettleAsync(QuotaTicket ticket, string provider, Usage usage, CancellationToken cancellationToken);
+    /// <summary>Counts what the request used (its finished record) and releases its reservation; null when the Quota service could not be reached.</summary>
+    Task<QuotaCharge?> SettleAsync(QuotaTicket ticket, UsageRecorded record, CancellationToken cancellationToken);
 
     /// <summary>The limits that would apply and what the request would cost, for /v1/explain (nothing is counted).</summary>
     Task<(JsonObject Limits, JsonObject Pricing)> ExplainAsync(Principal principal, string provider, string model, long estimatedInputTokens, long maxOutputTokens,
@@ -77,23 +78,19 @@ public sealed partial class GrpcQuotaGate(QuotaService.QuotaServiceClient quota,
         return new QuotaTicket(string.IsNullOrEmpty(answer.ReservationId) ? null : answer.ReservationId, subjects, model);
     }
 
-    public async Task<QuotaCharge?> SettleAsync(QuotaTicket ticket, string provider, Usage usage, CancellationToken cancellationToken)
+    public async Task<QuotaCharge?> SettleAsync(QuotaTicket ticket, UsageRecorded record, CancellationToken cancellationToken)
     {
         var request = new SettleRequest
         {
             ReservationId = ticket.ReservationId ?? "",
             Surface = Surface.AiGateway,
             Model = ticket.Model,
-            InputTokens = usage.TotalInput,
-            OutputTokens = usage.Output,
-            CachedInputTokens = usage.CacheRead,
+            InputTokens = record.InputTokens,
+            OutputTokens = record.OutputTokens,
+            CachedInputTokens = record.CachedInputTokens,
         };
         // The provider that really answered (after failover) is the one whose token limits count.
-        request.Subjects.AddRange(ticket.Subjects.Where(s => s.Kind != SubjectKind.Provider));
-        if (provider.Length > 0)
-        {
-            request.Subjects.Add(new Subject { Kind = SubjectKind.Provider, Id = provider });
-        }
+        request.Subjects.AddRange(WithProvider(ticket.Subjects.Where(s => s.Kind != SubjectKind.Provider), record.Provider));
         try
         {
             var answer = await quota.SettleAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
@@ -162,15 +159,10 @@ public sealed partial class GrpcQuotaGate(QuotaService.QuotaServiceClient quota,
     }
 
     /// <summary>Identity's limit subjects for the key (api key, user, teams) and the provider that serves the model.</summary>
-    private static List<Subject> SubjectsOf(Principal principal, string provider)
-    {
-        var subjects = principal.LimitSubjects.ToList();
-        if (provider.Length > 0)
-        {
-            subjects.Add(new Subject { Kind = SubjectKind.Provider, Id = provider });
-        }
-        return subjects;
-    }
+    private static List<Subject> SubjectsOf(Principal principal, string provider) => WithProvider(principal.LimitSubjects, provider);
+
+    private static List<Subject> WithProvider(IEnumerable<Subject> subjects, string provider) =>
+        provider.Length > 0 ? [.. subjects, new Subject { Kind = SubjectKind.Provider, Id = provider }] : [.. subjects];
 
     // gRPC deadlines are wall-clock times.
     private DateTime Deadline() => DateTime.UtcNow + options.Value.QuotaTimeout;

@@ -63,8 +63,7 @@ public sealed class UsagePublisher(BusUsageSink sink, IQuotaGate quota, EventSpo
         {
             return record;
         }
-        var usage = new Conversion.Usage(record.InputTokens - record.CachedInputTokens, record.OutputTokens, CacheRead: record.CachedInputTokens);
-        return await quota.SettleAsync(ticket, record.Provider, usage, cancellationToken) is { } charge
+        return await quota.SettleAsync(ticket, record, cancellationToken) is { } charge
             ? record with { WeightedTokens = charge.WeightedTokens, CostMicroUsd = charge.CostMicroUsd }
             : record;
     }

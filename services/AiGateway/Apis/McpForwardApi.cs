@@ -47,9 +47,9 @@ public static partial class McpForwardApi
                 return;
             }
             LogForwardFailed(logger, error, context.GetForwarderErrorFeature()?.Exception?.GetType().Name);
-            if (!context.Response.HasStarted && error is ForwarderError.Request or ForwarderError.RequestTimedOut or ForwarderError.NoAvailableDestinations)
+            if (Security.ForwardingClient.NothingAnswered(context, error))
             {
-                // YARP has set 502/504; say what happened in a body a client can show.
+                // Say what happened in a body a client can show.
                 await ClientErrors.WriteAsync(context, ClientFormat.OpenAiChat, new GatewayError(
                     error == ForwarderError.RequestTimedOut ? ErrorKind.UpstreamTimeout : ErrorKind.Api, "The MCP gateway could not be reached."));
             }

@@ -73,19 +73,12 @@ public sealed class Limiter(IConnectionMultiplexer redis, RuleBookCache rules, L
             args.AddRange([b.Budget.LimitWeightedTokens ?? -1, b.Budget.LimitMicroUsd ?? -1, b.Budget.Blocks ? 1 : 0,
                 reserve.WeightedTokens, reserve.CostMicroUsd, b.End.ToUnixTimeMilliseconds()]);
         }
-        RedisResult[] reply;
-        try
+        if (await EvaluateAsync(QuotaScripts.Check, keys, args) is not { } reply)
         {
-            reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(QuotaScripts.Check, [.. keys], [.. args]))!;
-        }
-        catch (Exception ex) when (LimiterHealth.IsOutage(ex))
-        {
-            health.Unavailable(ex);
             return o.FailureMode == LimiterFailureMode.Open
                 ? new CheckResult(true, null, null, null, [], true, "The rate limiter is unreachable; admitted by the fail-open policy.")
                 : new CheckResult(false, null, UnavailableLabel, TimeSpan.FromSeconds(1), [], true, "The rate limiter is unreachable; refused by the fail-closed policy.");
         }
-        health.Reachable();
         if ((long)reply[0] == 0)
         {
             var index = (int)(long)reply[1] - 1;
@@ -134,18 +127,11 @@ public sealed class Limiter(IConnectionMultiplexer redis, RuleBookCache rules, L
             keys.AddRange(BudgetKeys(b));
             args.AddRange([charge.WeightedTokens, charge.CostMicroUsd, b.Budget.LimitWeightedTokens ?? -1, b.Budget.LimitMicroUsd ?? -1, b.End.ToUnixTimeMilliseconds()]);
         }
-        RedisResult[] reply;
-        try
-        {
-            reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(QuotaScripts.Settle, [.. keys], [.. args]))!;
-        }
-        catch (Exception ex) when (LimiterHealth.IsOutage(ex))
+        if (await EvaluateAsync(QuotaScripts.Settle, keys, args) is not { } reply)
         {
             // The reservation expires on its own; the usage still reaches the audit trail through the gateway's event.
-            health.Unavailable(ex);
             return new SettleResult(charge, []);
         }
-        health.Reachable();
         var alerts = new List<BudgetAlert>();
         for (var i = 0; i + 3 < reply.Length; i += 4)
         {
@@ -173,23 +159,32 @@ public sealed class Limiter(IConnectionMultiplexer redis, RuleBookCache rules, L
         {
             keys.AddRange(BudgetKeys(b));
         }
-        RedisResult[] reply;
-        try
+        if (await EvaluateAsync(QuotaScripts.Status, keys, args) is not { } reply)
         {
-            reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(QuotaScripts.Status, [.. keys], [.. args]))!;
-        }
-        catch (Exception ex) when (LimiterHealth.IsOutage(ex))
-        {
-            health.Unavailable(ex);
             return null;
         }
-        health.Reachable();
         var ruleStates = applied.Select((r, i) => State(r, (long)reply[2 * i], now, TimeSpan.FromMilliseconds((long)reply[2 * i + 1]))).ToList();
         var offset = applied.Count * 2;
         var budgetStates = budgets.Select((b, j) => new BudgetState(
             b.Budget.Label, b.Budget.Id, b.SubjectId, b.Budget.Action, b.Budget.LimitWeightedTokens, b.Budget.LimitMicroUsd,
             (long)reply[offset + 4 * j], (long)reply[offset + 4 * j + 1], (long)reply[offset + 4 * j + 2], (long)reply[offset + 4 * j + 3], b.Start, b.End)).ToList();
         return (ruleStates, budgetStates);
+    }
+
+    /// <summary>Runs one script; null when Redis cannot be reached (counted and logged by <see cref="LimiterHealth"/>).</summary>
+    private async Task<RedisResult[]?> EvaluateAsync(string script, List<RedisKey> keys, List<RedisValue> args)
+    {
+        try
+        {
+            var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(script, [.. keys], [.. args]))!;
+            health.Reachable();
+            return reply;
+        }
+        catch (Exception ex) when (LimiterHealth.IsOutage(ex))
+        {
+            health.Unavailable(ex);
+            return null;
+        }
     }
 
     private static RuleState State(AppliedRule applied, long used, DateTimeOffset now, TimeSpan reset) =>
@@ -206,8 +201,8 @@ public sealed class Limiter(IConnectionMultiplexer redis, RuleBookCache rules, L
             return new AppliedBudget(b, s.Id, start, end);
         })).Distinct()];
 
-    private RedisKey WindowKey(LimitRule rule, string subjectId) => 
-        // Window and metric are part of the key: a rule edited to another window starts a fresh count.
+    // Window and metric are part of the key: a rule edited to another window starts a fresh count.
+    private RedisKey WindowKey(LimitRule rule, string subjectId) =>
         $"{{{options.Value.RedisPrefix}}}:w:{rule.Id:N}:{rule.Metric}:{rule.Window}:{subjectId}";
 
     private RedisKey[] BudgetKeys(AppliedBudget b)
