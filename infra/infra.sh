@@ -8,6 +8,8 @@
 #   infra/infra.sh up     [options]             install if needed, start, wait until each answers
 #   infra/infra.sh down   [options]             stop what this data folder started (by PID)
 #   infra/infra.sh status [options]             print state of each server
+#   infra/infra.sh vhost-add|vhost-delete NAME [options]
+#                                               a RabbitMQ virtual host (guest may use it)
 #
 # Options (defaults suit a developer machine; tests and the AppHost pass their own):
 #   --data DIR            data folder (default /var/lib/thinkwatch/infra)
@@ -20,6 +22,8 @@
 set -euo pipefail
 
 cmd="${1:-up}"; shift || true
+VHOST=""
+if [[ "$cmd" == vhost-* ]]; then VHOST="${1:?vhost name}"; shift; fi
 DATA=/var/lib/thinkwatch/infra
 PG_PORT=15432 REDIS_PORT=16379 AMQP_PORT=15672 CH_PORT=18123
 ONLY=postgres,redis,rabbitmq,clickhouse
@@ -210,6 +214,13 @@ rabbit_down() {
   epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1 || true
 }
 
+rabbit_ctl() { (rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -q "$@"); }
+vhost_add() {
+  rabbit_ctl add_vhost "$VHOST" >/dev/null
+  rabbit_ctl set_permissions -p "$VHOST" guest '.*' '.*' '.*' >/dev/null
+}
+vhost_delete() { rabbit_ctl delete_vhost "$VHOST" >/dev/null 2>&1 || true; }
+
 # ---------------------------------------------------------------- clickhouse
 clickhouse_up() {
   local dir="$DATA/clickhouse"; mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/log"
@@ -303,5 +314,7 @@ case "$cmd" in
   up|start) with_lock up ;;
   down|stop) with_lock down ;;
   status) status ;;
+  vhost-add) vhost_add ;;
+  vhost-delete) vhost_delete ;;
   *) echo "usage: infra/infra.sh install|up|down|status [options]" >&2; exit 2 ;;
 esac

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ThinkWatch.Integrations;
@@ -12,21 +11,7 @@ public sealed record SpooledTestEvent(Guid RunId, int Sequence);
 [TestFixture]
 public sealed class EventSpoolTests
 {
-    private static IHost Producer(string rabbitUri, string spoolDirectory)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:rabbitmq"] = rabbitUri,
-            ["Spool:Directory"] = spoolDirectory,
-            ["Logging:LogLevel:Default"] = "Critical",
-        });
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddMetrics();
-        builder.AddRabbitMqBus("rabbitmq");
-        builder.AddEventSpool(typeof(SpooledTestEvent));
-        return builder.Build();
-    }
+    private static IHost Producer(string rabbitUri, string spoolDirectory) => SpoolingProducer.Build(rabbitUri, spoolDirectory, typeof(SpooledTestEvent));
 
     [Test]
     public async Task Events_spooled_while_the_broker_is_unreachable_arrive_after_a_restart_in_order_once_each()

@@ -39,8 +39,22 @@ public static class TestInfrastructure
         return new InfraEndpoints(password);
     }
 
-    /// <summary>Runs infra/infra.sh with the test ports; used to start, and by fault tests to stop and restart one server.</summary>
-    public static async Task<(int ExitCode, string Output)> RunInfraAsync(string command, string? only = null)
+    /// <summary>Runs infra/infra.sh against the shared test servers (their ports and data folder).</summary>
+    public static Task<(int ExitCode, string Output)> RunInfraAsync(string command, string? only = null) =>
+        RunScriptAsync(command, DataDirectory, PostgresPort, RedisPort, RabbitMqPort, ClickHousePort, only);
+
+    /// <summary>A RabbitMQ virtual host of the caller's own on the shared broker (guest may use it), so its queues see only its own messages.</summary>
+    public static async Task<string> CreateVirtualHostAsync(string name)
+    {
+        await EnsureStartedAsync();
+        var (exit, output) = await RunScriptAsync("vhost-add " + name, DataDirectory, PostgresPort, RedisPort, RabbitMqPort, ClickHousePort, null);
+        return exit == 0 ? name : throw new InvalidOperationException($"creating the virtual host {name} failed ({exit}):\n{output}");
+    }
+
+    public static Task DeleteVirtualHostAsync(string name) =>
+        RunScriptAsync("vhost-delete " + name, DataDirectory, PostgresPort, RedisPort, RabbitMqPort, ClickHousePort, null);
+
+    internal static async Task<(int ExitCode, string Output)> RunScriptAsync(string command, string data, int postgres, int redis, int rabbitMq, int clickHouse, string? only)
     {
         var info = new ProcessStartInfo("bash")
         {
@@ -48,11 +62,15 @@ public static class TestInfrastructure
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        info.ArgumentList.Add(Path.Combine(Repository.Root, "infra", "infra.sh"));
+        foreach (var word in command.Split(' '))
+        {
+            info.ArgumentList.Add(word);
+        }
         foreach (var arg in new[]
                  {
-                     Path.Combine(Repository.Root, "infra", "infra.sh"), command, "--data", DataDirectory,
-                     "--postgres-port", $"{PostgresPort}", "--redis-port", $"{RedisPort}",
-                     "--rabbitmq-port", $"{RabbitMqPort}", "--clickhouse-port", $"{ClickHousePort}",
+                     "--data", data, "--postgres-port", $"{postgres}", "--redis-port", $"{redis}",
+                     "--rabbitmq-port", $"{rabbitMq}", "--clickhouse-port", $"{clickHouse}",
                  })
         {
             info.ArgumentList.Add(arg);
@@ -79,7 +97,8 @@ public sealed record InfraEndpoints(string PostgresPassword)
 
     public string RedisConnectionString(int? port = null) => $"127.0.0.1:{port ?? TestInfrastructure.RedisPort},connectTimeout=2000";
 
-    public string RabbitMqUri(int? port = null) => $"amqp://guest:guest@127.0.0.1:{port ?? TestInfrastructure.RabbitMqPort}/";
+    public string RabbitMqUri(int? port = null, string? virtualHost = null) =>
+        $"amqp://guest:guest@127.0.0.1:{port ?? TestInfrastructure.RabbitMqPort}/{Uri.EscapeDataString(virtualHost ?? "")}";
 
     public string ClickHouseConnectionString(string database, int? port = null) =>
         $"Endpoint=http://127.0.0.1:{port ?? TestInfrastructure.ClickHousePort};Database={database};Username=default;Password=";

@@ -52,7 +52,8 @@ public static class Extensions
         builder.Services.AddSingleton<BusUsageSink>();
         builder.Services.AddSingleton<IUsageSink>(sp => sp.GetRequiredService<BusUsageSink>());
         builder.Services.AddHostedService<UsagePublisher>();
-        builder.AddEventSpool(typeof(UsageRecorded));
+        builder.Services.AddSingleton<AccessLog>();
+        builder.AddEventSpool(typeof(UsageRecorded), typeof(AccessDenied));
         // Key and provider events on a queue of this instance's own: every replica must drop its cached copies.
         builder.AddRabbitMqBus(BusName,
             bus =>

@@ -26,7 +26,7 @@ public enum ClientFormat { OpenAiChat, Anthropic, OpenAiResponses, OpenAiEmbeddi
 /// conversion through the canonical model, streaming or not.
 /// </summary>
 public sealed partial class ChatPipeline(
-    KeyAuthenticator keys, ProviderCatalog catalog, ModelCatalog models, UpstreamHttp http, UpstreamResilience resilience, IUsageSink usage, IQuotaGate quota,
+    KeyAuthenticator keys, ProviderCatalog catalog, ModelCatalog models, UpstreamHttp http, UpstreamResilience resilience, IUsageSink usage, IQuotaGate quota, AccessLog access,
     IOptions<AiGatewayOptions> options, TimeProvider time, ILogger<ChatPipeline> logger)
 {
     public async Task HandleAsync(HttpContext context, ClientFormat format)
@@ -41,6 +41,7 @@ public sealed partial class ChatPipeline(
         catch (GatewayException ex) when (!context.Response.HasStarted)
         {
             status = ex.Error.Status;
+            access.Refused(context, ex.Error, meter.Principal);
             await ClientErrors.WriteAsync(context, format, ex.Error);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)

@@ -55,7 +55,10 @@ public sealed record AdminActionRecorded(
     string? ClientIp,
     string? DetailsJson);
 
-/// <summary>Refused access: bad keys, forbidden models or tools, rate limits.</summary>
+/// <summary>
+/// Refused access: bad keys, forbidden models or tools, rate limits. Reason is a short code
+/// (authentication, permission, rate_limit), Detail what the client was told.
+/// </summary>
 public sealed record AccessDenied(
     Guid EventId,
     DateTimeOffset OccurredAt,
@@ -65,7 +68,8 @@ public sealed record AccessDenied(
     string? UserId,
     string? ApiKeyId,
     string? ClientIp,
-    string? RuleLabel);
+    string? RuleLabel,
+    string? Detail = null);
 
 /// <summary>A key was revoked: gateways drop it from their caches at once.</summary>
 public sealed record KeyRevoked(Guid EventId, DateTimeOffset OccurredAt, string KeyId, string KeyHashHex);

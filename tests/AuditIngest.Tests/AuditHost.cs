@@ -1,0 +1,83 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using ThinkWatch.ClickHouse;
+using ThinkWatch.Testing;
+
+namespace ThinkWatch.AuditIngest.Tests;
+
+/// <summary>
+/// AuditIngest in-process on a ClickHouse database of its own, consuming from the RabbitMQ it is
+/// given (a virtual host of the fixture's own, or a private broker), with short batch windows.
+/// </summary>
+public sealed class AuditHost : IAsyncDisposable
+{
+    private readonly ServiceHost<AuditIngestOptions> _host;
+
+    private AuditHost(string rabbitUri, string clickHouse, IReadOnlyDictionary<string, string?>? extra, TimeProvider? time)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:rabbitmq"] = rabbitUri,
+            ["ConnectionStrings:clickhouse"] = clickHouse,
+            ["AuditIngest:BatchTimeLimit"] = "00:00:00.100",
+            ["AuditIngest:MaxRetryDelay"] = "00:00:01",
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+        _host = new ServiceHost<AuditIngestOptions>(settings, time is null ? null : services => services.AddSingleton(time));
+    }
+
+    public IServiceProvider Services => _host.Services;
+
+    public ClickHouseClient ClickHouse => Services.GetRequiredService<ClickHouseClient>();
+
+    public static async Task<AuditHost> StartAsync(string rabbitUri, string clickHouseConnectionString, IReadOnlyDictionary<string, string?>? settings = null,
+        TimeProvider? time = null)
+    {
+        var host = new AuditHost(rabbitUri, clickHouseConnectionString, settings, time);
+        var (status, body) = await host._host.WaitForReadyAsync(TimeSpan.FromSeconds(60));
+        Assert.That(status, Is.EqualTo(200), body);
+        return host;
+    }
+
+    public async Task<long> CountAsync(string sql) => long.Parse(await ClickHouse.QueryScalarAsync(sql), CultureInfo.InvariantCulture);
+
+    /// <summary>Polls <paramref name="sql"/> (a count) until it reaches <paramref name="expected"/> or the time is up; returns the last count.</summary>
+    public async Task<long> WaitForCountAsync(string sql, long expected, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            long count;
+            try
+            {
+                count = await CountAsync(sql);
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                count = -1; // ClickHouse away (a fault test); ask again
+            }
+            if (count >= expected || DateTime.UtcNow > deadline)
+            {
+                return count;
+            }
+            await Task.Delay(200);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        var clickHouse = ClickHouse;
+        await _host.DisposeAsync();
+        try
+        {
+            await clickHouse.ExecuteAsync($"DROP DATABASE IF EXISTS {clickHouse.Connection.Database}", database: "default");
+        }
+        catch (HttpRequestException)
+        {
+            // a private ClickHouse already gone with its fixture
+        }
+    }
+}
