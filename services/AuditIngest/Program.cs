@@ -1,4 +1,6 @@
 using ThinkWatch.AuditIngest.Extensions;
+using ThinkWatch.AuditIngest.Logs;
+using ThinkWatch.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -8,5 +10,11 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.UseConsoleApi();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapConsoleApiDocs();
+app.MapLogsApi();
 
 app.Run();

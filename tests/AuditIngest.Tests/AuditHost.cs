@@ -19,6 +19,7 @@ public sealed class AuditHost : IAsyncDisposable
         {
             ["ConnectionStrings:rabbitmq"] = rabbitUri,
             ["ConnectionStrings:clickhouse"] = clickHouse,
+            ["ConsoleAuth:SigningKey"] = TestSecrets.SigningKey,
             ["AuditIngest:BatchTimeLimit"] = "00:00:00.100",
             ["AuditIngest:MaxRetryDelay"] = "00:00:01",
         };
@@ -32,6 +33,9 @@ public sealed class AuditHost : IAsyncDisposable
     public IServiceProvider Services => _host.Services;
 
     public ClickHouseClient ClickHouse => Services.GetRequiredService<ClickHouseClient>();
+
+    /// <summary>A client to the console API signed in as <paramref name="role"/> (and <paramref name="userId"/>, if given).</summary>
+    public HttpClient Console(string role = Security.Roles.SuperAdmin, Guid? userId = null) => _host.CreateClient().SignedIn(role, userId);
 
     public static async Task<AuditHost> StartAsync(string rabbitUri, string clickHouseConnectionString, IReadOnlyDictionary<string, string?>? settings = null,
         TimeProvider? time = null)

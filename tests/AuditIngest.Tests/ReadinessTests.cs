@@ -10,6 +10,7 @@ public sealed class ReadinessTests : ServiceReadinessTests<AuditIngestOptions>
 
     protected override Dictionary<string, string?> Settings(string? down, int closedPort) => new()
     {
+        ["ConsoleAuth:SigningKey"] = TestSecrets.SigningKey,
         ["ConnectionStrings:clickhouse"] = Infra.ClickHouseConnectionString(InfraEndpoints.UniqueName("audit"), down == "clickhouse" ? closedPort : null),
         ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
     };

@@ -1,9 +1,11 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
 using ThinkWatch.AuditIngest.Ingest;
+using ThinkWatch.AuditIngest.Logs;
 using ThinkWatch.AuditIngest.Retention;
 using ThinkWatch.ClickHouse;
 using ThinkWatch.Integrations;
+using ThinkWatch.Security;
 
 namespace ThinkWatch.AuditIngest.Extensions;
 
@@ -19,9 +21,13 @@ public static class Extensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
+        builder.AddConsoleAuthentication();
+        builder.AddConsoleApi();
+
         builder.AddClickHouseClient(ClickHouseName);
         builder.AddClickHouseSchema(typeof(Extensions).Assembly);
         builder.Services.AddSingleton<EventWriter>();
+        builder.Services.AddSingleton<LogSearch>();
         builder.Services.AddSingleton<RetentionJob>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RetentionJob>());
         builder.AddRabbitMqBus(BusName, bus =>
