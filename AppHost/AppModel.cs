@@ -17,12 +17,13 @@ public static class AppModel
         var quotaDb = postgres.AddDatabase("quotadb");
         var mcpDb = postgres.AddDatabase("mcpgatewaydb");
         var gatewayDb = postgres.AddDatabase("aigatewaydb");
+        var auditDb = postgres.AddDatabase("auditdb");
         var redis = builder.AddRedis("redis", port: 16379);
         var rabbitmq = builder.AddRabbitMQ("rabbitmq", port: 15672);
         var clickhouse = builder.AddClickHouse("clickhouse", port: 18123, database: "thinkwatch");
         // Identity signs console access tokens with it; every service validates them locally.
         var consoleSigningKey = builder.AddParameter("console-signing-key");
-        // Encrypts provider credentials in Identity's vault (AES-256-GCM); losing it loses them.
+        // Encrypts provider credentials in Identity's vault and forwarders' signing secrets (AES-256-GCM); losing it loses them.
         var vaultKey = builder.AddParameter("vault-key");
         // Carried by service-to-service gRPC calls (key validation, provider credentials, quota).
         var internalToken = builder.AddParameter("internal-token");
@@ -31,6 +32,8 @@ public static class AppModel
             .WithHttpEndpoint(port: 13140)
             .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
             .WithEnvironment("InternalAuth__Token", internalToken)
+            .WithEnvironment("Vault__Keys__1", vaultKey)
+            .WithReference(auditDb).WaitFor(auditDb)
             .WithReference(rabbitmq).WaitFor(rabbitmq)
             .WithReference(clickhouse).WaitFor(clickhouse);
 

@@ -8,6 +8,8 @@
 #   infra/infra.sh up     [options]             install if needed, start, wait until each answers
 #   infra/infra.sh down   [options]             stop what this data folder started (by PID)
 #   infra/infra.sh status [options]             print state of each server
+#   infra/infra.sh reset  [options]             drop every database, virtual host and key the
+#                                               servers hold (test infrastructure only)
 #   infra/infra.sh vhost-add|vhost-delete NAME [options]
 #                                               a RabbitMQ virtual host (guest may use it)
 #
@@ -221,6 +223,27 @@ vhost_add() {
 }
 vhost_delete() { rabbit_ctl delete_vhost "$VHOST" >/dev/null 2>&1 || true; }
 
+# Tests take fresh database and virtual host names every run; without this the data folder
+# keeps every earlier run's (gigabytes of Postgres after a few hundred runs). Commands in the
+# loops read /dev/null: rabbitmqctl would otherwise swallow the rest of the list.
+reset() {
+  if wanted postgres && pg_ready; then
+    local psql=(env PGPASSWORD="$(cat "$DATA/postgres.password")" psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAt)
+    "${psql[@]}" -c "SELECT datname FROM pg_database WHERE datname NOT IN ('postgres','template0','template1')" |
+      while read -r db; do "${psql[@]}" -c "DROP DATABASE \"$db\" WITH (FORCE)" </dev/null || true; done
+  fi
+  if wanted clickhouse && clickhouse_ready; then
+    curl -fsS "http://127.0.0.1:$CH_PORT/" --data-binary \
+      "SELECT name FROM system.databases WHERE name NOT IN ('default','system','INFORMATION_SCHEMA','information_schema')" |
+      while read -r db; do curl -fsS "http://127.0.0.1:$CH_PORT/" --data-binary "DROP DATABASE \`$db\`" </dev/null || true; done
+  fi
+  if wanted rabbitmq && amqp_ready; then
+    rabbit_ctl list_vhosts name | grep -vx '/' | grep -vx 'name' |
+      while read -r vh; do rabbit_ctl delete_vhost "$vh" </dev/null >/dev/null 2>&1 || true; done
+  fi
+  if wanted redis && redis_ready; then redis-cli -h 127.0.0.1 -p "$REDIS_PORT" flushall >/dev/null; fi
+}
+
 # ---------------------------------------------------------------- clickhouse
 clickhouse_up() {
   local dir="$DATA/clickhouse"; mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/log"
@@ -314,6 +337,7 @@ case "$cmd" in
   up|start) with_lock up ;;
   down|stop) with_lock down ;;
   status) status ;;
+  reset) with_lock reset ;;
   vhost-add) vhost_add ;;
   vhost-delete) vhost_delete ;;
   *) echo "usage: infra/infra.sh install|up|down|status [options]" >&2; exit 2 ;;

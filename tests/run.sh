@@ -75,6 +75,8 @@ if ! wait "$INFRA_PID"; then
   summary 0 1 0; exit 1
 fi
 bash infra/infra.sh status "${INFRA_ARGS[@]}"
+# A kept data folder would otherwise grow with every run's fresh database names.
+bash infra/infra.sh reset "${INFRA_ARGS[@]}"
 
 log "Testing"
 rm -rf "$RESULTS"

@@ -25,6 +25,14 @@ public sealed class AuditIngestOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>A forwarder whose attempts at a batch all failed gets no new tries for this long (its batches are dead-lettered); dead letters are offered again at this pace.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan ForwarderCoolDown { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How soon a forwarder changed on another replica is seen here.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ForwarderRefreshInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     [Required]
     public RetentionOptions Retention { get; set; } = new();
 }

@@ -1,4 +1,5 @@
 using ThinkWatch.AuditIngest.Extensions;
+using ThinkWatch.AuditIngest.Forwarding;
 using ThinkWatch.AuditIngest.Logs;
 using ThinkWatch.Security;
 
@@ -16,5 +17,6 @@ app.UseAuthorization();
 
 app.MapConsoleApiDocs();
 app.MapLogsApi();
+app.MapForwardersApi();
 
 app.Run();

@@ -17,7 +17,7 @@ public sealed class ModelTests
         Assert.That(model.Projects.Select(p => p.Name), Is.EquivalentTo(new[] { "aigateway", "mcpgateway", "identity", "quota", "auditingest" }));
         Assert.That(model.InfraServers.Select(s => s.Kind), Is.EquivalentTo(new[] { InfraKind.Postgres, InfraKind.Redis, InfraKind.RabbitMQ, InfraKind.ClickHouse }));
         Assert.That(model.Resources.OfType<PostgresDatabaseResource>().Select(d => d.Name),
-            Is.EquivalentTo(new[] { "identitydb", "quotadb", "mcpgatewaydb", "aigatewaydb" }));
+            Is.EquivalentTo(new[] { "identitydb", "quotadb", "mcpgatewaydb", "aigatewaydb", "auditdb" }));
         Assert.That(model.Get<ProjectResource>("aigateway").Endpoints.Single(e => e.Name == "http").Port, Is.EqualTo(3000));
     }
 

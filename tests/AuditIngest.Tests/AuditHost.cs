@@ -13,10 +13,14 @@ public sealed class AuditHost : IAsyncDisposable
 {
     private readonly ServiceHost<AuditIngestOptions> _host;
 
-    private AuditHost(string rabbitUri, string clickHouse, IReadOnlyDictionary<string, string?>? extra, TimeProvider? time)
+    public const string VaultKey = "Vt8pQ2mZ6xL1cR9wK4nB7hJ3fD5gS0aY2uE8iO6r";
+
+    private AuditHost(InfraEndpoints infra, string rabbitUri, string clickHouse, IReadOnlyDictionary<string, string?>? extra, TimeProvider? time)
     {
         var settings = new Dictionary<string, string?>
         {
+            ["ConnectionStrings:auditdb"] = infra.PostgresConnectionString(InfraEndpoints.UniqueName("audit")),
+            ["Vault:Keys:1"] = VaultKey,
             ["ConnectionStrings:rabbitmq"] = rabbitUri,
             ["ConnectionStrings:clickhouse"] = clickHouse,
             ["ConsoleAuth:SigningKey"] = TestSecrets.SigningKey,
@@ -40,7 +44,7 @@ public sealed class AuditHost : IAsyncDisposable
     public static async Task<AuditHost> StartAsync(string rabbitUri, string clickHouseConnectionString, IReadOnlyDictionary<string, string?>? settings = null,
         TimeProvider? time = null)
     {
-        var host = new AuditHost(rabbitUri, clickHouseConnectionString, settings, time);
+        var host = new AuditHost(await TestInfrastructure.EnsureStartedAsync(), rabbitUri, clickHouseConnectionString, settings, time);
         var (status, body) = await host._host.WaitForReadyAsync(TimeSpan.FromSeconds(60));
         Assert.That(status, Is.EqualTo(200), body);
         return host;
@@ -73,11 +77,13 @@ public sealed class AuditHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        var clickHouse = ClickHouse;
+        var connection = ClickHouse.Connection;
         await _host.DisposeAsync();
+        // The host's HTTP client went with it.
+        using var http = new HttpClient();
         try
         {
-            await clickHouse.ExecuteAsync($"DROP DATABASE IF EXISTS {clickHouse.Connection.Database}", database: "default");
+            await new ClickHouseClient(http, connection).ExecuteAsync($"DROP DATABASE IF EXISTS {connection.Database}", database: "default");
         }
         catch (HttpRequestException)
         {

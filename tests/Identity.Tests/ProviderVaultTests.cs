@@ -1,3 +1,4 @@
+using ThinkWatch.Security;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;

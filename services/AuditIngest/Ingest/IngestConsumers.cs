@@ -29,3 +29,24 @@ public sealed class McpCallIngestConsumer(EventWriter writer) : IngestConsumer<M
 public sealed class AdminAuditIngestConsumer(EventWriter writer) : IngestConsumer<AdminActionRecorded, AdminAuditRow>(writer, AdminAuditRow.Table, AdminAuditRow.From);
 
 public sealed class AccessIngestConsumer(EventWriter writer) : IngestConsumer<AccessDenied, AccessRow>(writer, AccessRow.Table, AccessRow.From);
+
+/// <summary>
+/// The same events from queues of their own, for the SIEM forwarders: acknowledged once every
+/// forwarder took the batch or kept it as a dead letter. A slow or absent receiver backs up only
+/// these queues, never ingestion.
+/// </summary>
+public abstract class ForwardConsumer<TEvent, TRow>(Forwarding.ForwardingDispatcher dispatcher, string eventKind, Func<TEvent, TRow> toRow) : IConsumer<Batch<TEvent>>
+    where TEvent : class
+    where TRow : IEventRow
+{
+    public Task Consume(ConsumeContext<Batch<TEvent>> context) =>
+        dispatcher.ForwardAsync(eventKind, [.. context.Message.Select(m => Forwarding.ForwardedEvent.Of(toRow(m.Message)))], context.CancellationToken);
+}
+
+public sealed class UsageForwardConsumer(Forwarding.ForwardingDispatcher dispatcher) : ForwardConsumer<UsageRecorded, UsageRow>(dispatcher, "usage", UsageRow.From);
+
+public sealed class McpCallForwardConsumer(Forwarding.ForwardingDispatcher dispatcher) : ForwardConsumer<McpCallRecorded, McpCallRow>(dispatcher, "mcp", McpCallRow.From);
+
+public sealed class AdminAuditForwardConsumer(Forwarding.ForwardingDispatcher dispatcher) : ForwardConsumer<AdminActionRecorded, AdminAuditRow>(dispatcher, "admin", AdminAuditRow.From);
+
+public sealed class AccessForwardConsumer(Forwarding.ForwardingDispatcher dispatcher) : ForwardConsumer<AccessDenied, AccessRow>(dispatcher, "access", AccessRow.From);

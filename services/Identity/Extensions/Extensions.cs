@@ -36,9 +36,7 @@ public static class Extensions
         builder.AddConsoleAuthentication();
         builder.AddRabbitMqBus(BusName);
         builder.AddPostgresOutbox(typeof(KeyChanged), typeof(KeyRevoked), typeof(AdminActionRecorded), typeof(ConfigChanged), typeof(KeyExpiring));
-        builder.Services.AddOptions<VaultOptions>().BindConfiguration(VaultOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<VaultOptions>, VaultOptionsValidator>();
-        builder.Services.AddSingleton<SecretBox>();
+        builder.AddSecretBox();
         builder.Services.AddSingleton<ProviderManagement>();
         builder.AddInternalGrpc();
         builder.AddConsoleApi();

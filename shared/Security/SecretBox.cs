@@ -1,9 +1,10 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using ThinkWatch.Security;
 
-namespace ThinkWatch.Identity.Providers;
+namespace ThinkWatch.Security;
 
 /// <summary>
 /// The vault's keys: secrets by version (`Vault:Keys:1`, `Vault:Keys:2`, …) and which one new
@@ -19,7 +20,7 @@ public sealed class VaultOptions
     public int CurrentKeyVersion { get; set; } = 1;
 }
 
-internal sealed class VaultOptionsValidator : IValidateOptions<VaultOptions>
+public sealed class VaultOptionsValidator : IValidateOptions<VaultOptions>
 {
     public ValidateOptionsResult Validate(string? name, VaultOptions options)
     {
@@ -36,7 +37,11 @@ internal sealed class VaultOptionsValidator : IValidateOptions<VaultOptions>
     }
 }
 
-/// <summary>AES-256-GCM with per-version keys derived by HKDF-SHA256 from the configured secrets.</summary>
+/// <summary>
+/// AES-256-GCM with per-version keys derived by HKDF-SHA256 from the configured secrets: how every
+/// service stores the secrets it must be able to use again (provider keys, webhook signing secrets,
+/// users' upstream credentials).
+/// </summary>
 public sealed class SecretBox
 {
     private const int NonceBytes = 12;
@@ -81,5 +86,17 @@ public sealed class SecretBox
         using var aes = new AesGcm(key, TagBytes);
         aes.Decrypt(sealedData.AsSpan(0, NonceBytes), sealedData.AsSpan(NonceBytes + TagBytes), sealedData.AsSpan(NonceBytes, TagBytes), plaintext, associatedData);
         return Encoding.UTF8.GetString(plaintext);
+    }
+}
+
+public static class SecretBoxExtensions
+{
+    /// <summary>Registers <see cref="SecretBox"/> with Vault:Keys checked at start (no key, or a weak one, stops the service).</summary>
+    public static IHostApplicationBuilder AddSecretBox(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<VaultOptions>().BindConfiguration(VaultOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<VaultOptions>, VaultOptionsValidator>();
+        builder.Services.AddSingleton<SecretBox>();
+        return builder;
     }
 }

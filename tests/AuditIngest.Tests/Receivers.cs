@@ -1,0 +1,203 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading.Channels;
+
+namespace ThinkWatch.AuditIngest.Tests;
+
+/// <summary>An RFC 5424 message taken apart by a receiver, the way a SIEM's parser would.</summary>
+public sealed partial record SyslogMessage(int Pri, string Timestamp, string Host, string App, string ProcId, string MsgId, string StructuredData, string Msg)
+{
+    [GeneratedRegex(@"^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (\[(?:[^\]\\]|\\.)*\]|-) \uFEFF(.*)$", RegexOptions.Singleline)]
+    private static partial Regex Grammar();
+
+    public static SyslogMessage Parse(byte[] bytes)
+    {
+        var match = Grammar().Match(Encoding.UTF8.GetString(bytes));
+        Assert.That(match.Success, Is.True, "RFC 5424: " + Encoding.UTF8.GetString(bytes));
+        var g = match.Groups;
+        return new(int.Parse(g[1].Value, System.Globalization.CultureInfo.InvariantCulture), g[2].Value, g[3].Value, g[4].Value, g[5].Value, g[6].Value, g[7].Value, g[8].Value);
+    }
+
+    public System.Text.Json.JsonElement Json => System.Text.Json.JsonDocument.Parse(Msg).RootElement;
+}
+
+/// <summary>A syslog collector on loopback: UDP datagrams, or TCP with octet-counted framing (RFC 6587), each message as received.</summary>
+public sealed class SyslogReceiver : IAsyncDisposable
+{
+    private readonly Channel<byte[]> _messages = Channel.CreateUnbounded<byte[]>();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly UdpClient? _udp;
+    private readonly TcpListener? _tcp;
+
+    private SyslogReceiver(bool tcp)
+    {
+        if (tcp)
+        {
+            _tcp = new TcpListener(IPAddress.Loopback, 0);
+            _tcp.Start();
+            Port = ((IPEndPoint)_tcp.LocalEndpoint).Port;
+            _ = AcceptAsync();
+        }
+        else
+        {
+            _udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+            Port = ((IPEndPoint)_udp.Client.LocalEndPoint!).Port;
+            _ = ReceiveUdpAsync();
+        }
+    }
+
+    public int Port { get; }
+
+    /// <summary>Frames that broke the octet-counting rules (a length that is not digits and a space).</summary>
+    public int FramingErrors { get; private set; }
+
+    public static SyslogReceiver Udp() => new(tcp: false);
+
+    public static SyslogReceiver Tcp() => new(tcp: true);
+
+    /// <summary>Messages until <paramref name="count"/> matching ones arrived or the time is up.</summary>
+    public async Task<List<SyslogMessage>> TakeAsync(Func<SyslogMessage, bool> match, int count, TimeSpan timeout)
+    {
+        var found = new List<SyslogMessage>();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            while (found.Count < count)
+            {
+                var message = SyslogMessage.Parse(await _messages.Reader.ReadAsync(cts.Token));
+                if (match(message))
+                {
+                    found.Add(message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+        }
+        return found;
+    }
+
+    private async Task ReceiveUdpAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var datagram = await _udp!.ReceiveAsync(_stop.Token);
+                await _messages.Writer.WriteAsync(datagram.Buffer);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+        {
+        }
+    }
+
+    private async Task AcceptAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var client = await _tcp!.AcceptTcpClientAsync(_stop.Token);
+                _ = ReadFramesAsync(client);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+        {
+        }
+    }
+
+    private async Task ReadFramesAsync(TcpClient client)
+    {
+        using (client)
+        {
+            var stream = client.GetStream();
+            var one = new byte[1];
+            try
+            {
+                while (true)
+                {
+                    var length = 0;
+                    var digits = 0;
+                    while (true)
+                    {
+                        if (await stream.ReadAsync(one, _stop.Token) == 0)
+                        {
+                            return;
+                        }
+                        if (one[0] == ' ' && digits > 0)
+                        {
+                            break;
+                        }
+                        if (one[0] is < (byte)'0' or > (byte)'9' || ++digits > 7)
+                        {
+                            FramingErrors++;
+                            return;
+                        }
+                        length = length * 10 + (one[0] - '0');
+                    }
+                    var message = new byte[length];
+                    await stream.ReadExactlyAsync(message, _stop.Token);
+                    await _messages.Writer.WriteAsync(message);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or EndOfStreamException)
+            {
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _udp?.Dispose();
+        _tcp?.Stop();
+        _stop.Dispose();
+    }
+}
+
+/// <summary>A webhook endpoint on loopback that records every request and answers what the test tells it to.</summary>
+public sealed class WebhookReceiver : IAsyncDisposable
+{
+    private readonly Microsoft.AspNetCore.Builder.WebApplication _app;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(Dictionary<string, string> Headers, string Body)> _requests = new();
+
+    private WebhookReceiver(Microsoft.AspNetCore.Builder.WebApplication app, Uri address) => (_app, Url) = (app, new Uri(address, "hook"));
+
+    public Uri Url { get; }
+
+    /// <summary>The status the next request gets (by its number, from 1).</summary>
+    public Func<int, int> Answer { get; set; } = _ => 200;
+
+    public IReadOnlyList<(Dictionary<string, string> Headers, string Body)> Requests => [.. _requests];
+
+    public static async Task<WebhookReceiver> StartAsync()
+    {
+        WebhookReceiver? receiver = null;
+        var (app, address) = await ThinkWatch.Testing.LoopbackServer.StartAsync(app => Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapPost(app, "/hook",
+            async (Microsoft.AspNetCore.Http.HttpContext context) =>
+            {
+                using var reader = new StreamReader(context.Request.Body);
+                var body = await reader.ReadToEndAsync();
+                receiver!._requests.Enqueue((context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body));
+                context.Response.StatusCode = receiver.Answer(receiver._requests.Count);
+            }));
+        receiver = new WebhookReceiver(app, address);
+        return receiver;
+    }
+
+    /// <summary>Waits until <paramref name="count"/> requests arrived (or the time is up).</summary>
+    public async Task<IReadOnlyList<(Dictionary<string, string> Headers, string Body)>> WaitForAsync(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (_requests.Count < count && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        return Requests;
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
