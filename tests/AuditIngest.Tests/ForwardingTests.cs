@@ -105,6 +105,43 @@ public sealed class ForwardingTests
     }
 
     [Test]
+    public async Task Kafka_gets_one_record_per_subscribed_event_keyed_by_event_id()
+    {
+        using var broker = await KafkaReceiver.StartAsync();
+        var topic = "audit-" + Guid.NewGuid().ToString("N")[..8];
+        var forwarder = await CreateAsync(new
+        {
+            name = "kafka-" + Guid.NewGuid().ToString("N"), kind = "kafka", eventKinds = new[] { "usage", "admin" },
+            settings = new { bootstrapServers = broker.BootstrapServers, topic },
+        });
+        var user = NewUser();
+        var usage = Enumerable.Range(0, 30).Select(n => Events.Usage(user, n)).ToList();
+        foreach (var e in usage)
+        {
+            await _bus.Publish(e);
+        }
+        await _bus.Publish(Events.Admin(user, 1));
+        await _bus.Publish(Events.Access(user, 1)); // not subscribed
+
+        var records = broker.Take(topic, r => r.Message.Value.Contains(user, StringComparison.Ordinal), 32, TimeSpan.FromSeconds(30));
+        await DeleteAsync(forwarder);
+
+        Assert.That(records, Has.Count.EqualTo(31), "30 usage events and 1 admin event; access is not subscribed");
+        Assert.Multiple(() =>
+        {
+            foreach (var record in records)
+            {
+                using var json = JsonDocument.Parse(record.Message.Value);
+                Assert.That(record.Message.Key, Is.EqualTo(json.RootElement.GetProperty("event_id").GetString()), "keyed by event id");
+            }
+            Assert.That(records.Select(r => r.Message.Key).Distinct().Count(), Is.EqualTo(31));
+            Assert.That(records.Count(r => System.Text.Encoding.UTF8.GetString(r.Message.Headers.GetLastBytes("kind")) == "usage"), Is.EqualTo(30));
+            var first = records.Single(r => r.Message.Key == usage[0].EventId.ToString());
+            Assert.That(JsonDocument.Parse(first.Message.Value).RootElement.GetProperty("input_tokens").GetInt64(), Is.EqualTo(usage[0].InputTokens));
+        });
+    }
+
+    [Test]
     public async Task A_webhook_gets_signed_batches_and_is_retried_with_backoff_until_it_answers()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
@@ -224,6 +261,12 @@ public sealed class ForwardingTests
         Assert.That(invalid.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(problems.GetProperty("errors").EnumerateObject().Select(p => p.Name),
             Is.EquivalentTo(new[] { "name", "eventKinds", "settings.url", "settings.maxAttempts", "secret" }));
+        using var invalidKafka = await _console.PostAsJsonAsync("/api/log-forwarders", new
+        {
+            name = "k", kind = "kafka", eventKinds = new[] { "usage" }, settings = new { bootstrapServers = "127.0.0.1:9092", topic = "a b", securityProtocol = "sasl_ssl" },
+        });
+        Assert.That((await invalidKafka.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateObject().Select(p => p.Name),
+            Is.EquivalentTo(new[] { "settings.topic", "settings.saslMechanism", "settings.saslUsername", "secret" }));
         using var syslog = await _console.PostAsJsonAsync("/api/log-forwarders", new { name = "s", kind = "syslog_tcp", eventKinds = new[] { "usage" }, settings = new { port = 70000 } });
         Assert.That((await syslog.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateObject().Select(p => p.Name),
             Is.EquivalentTo(new[] { "settings.host", "settings.port" }));

@@ -201,3 +201,59 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
 }
+
+/// <summary>
+/// A Kafka broker on loopback: librdkafka's built-in mock cluster (the real Kafka protocol over TCP;
+/// no Kafka distribution can be run on this machine), owned by a client that announces its
+/// bootstrap address in its log, and read by an ordinary consumer.
+/// </summary>
+public sealed class KafkaReceiver : IDisposable
+{
+    private readonly Confluent.Kafka.IProducer<Confluent.Kafka.Null, string> _owner;
+
+    private KafkaReceiver(Confluent.Kafka.IProducer<Confluent.Kafka.Null, string> owner, string bootstrapServers) =>
+        (_owner, BootstrapServers) = (owner, bootstrapServers);
+
+    public string BootstrapServers { get; }
+
+    public static async Task<KafkaReceiver> StartAsync()
+    {
+        var address = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var config = new Confluent.Kafka.ProducerConfig { BootstrapServers = "mock", Debug = "mock" };
+        config.Set("test.mock.num.brokers", "1");
+        var owner = new Confluent.Kafka.ProducerBuilder<Confluent.Kafka.Null, string>(config)
+            .SetLogHandler((_, m) =>
+            {
+                var found = Regex.Match(m.Message, @"Mock cluster \S+ bootstrap\.servers=(\S+)");
+                if (found.Success)
+                {
+                    address.TrySetResult(found.Groups[1].Value);
+                }
+            })
+            .Build();
+        return new KafkaReceiver(owner, await address.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    /// <summary>Records on <paramref name="topic"/> matching <paramref name="match"/> until <paramref name="count"/> arrived or the time is up.</summary>
+    public List<Confluent.Kafka.ConsumeResult<string, string>> Take(string topic, Func<Confluent.Kafka.ConsumeResult<string, string>, bool> match, int count, TimeSpan timeout)
+    {
+        using var consumer = new Confluent.Kafka.ConsumerBuilder<string, string>(new Confluent.Kafka.ConsumerConfig
+        {
+            BootstrapServers = BootstrapServers, GroupId = "test-" + Guid.NewGuid().ToString("N"), AutoOffsetReset = Confluent.Kafka.AutoOffsetReset.Earliest,
+        }).Build();
+        consumer.Subscribe(topic);
+        var taken = new List<Confluent.Kafka.ConsumeResult<string, string>>();
+        var deadline = DateTime.UtcNow + timeout;
+        while (taken.Count < count && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false, Message: not null } record && match(record))
+            {
+                taken.Add(record);
+            }
+        }
+        consumer.Close();
+        return taken;
+    }
+
+    public void Dispose() => _owner.Dispose();
+}

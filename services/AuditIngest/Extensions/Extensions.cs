@@ -43,6 +43,7 @@ public static class Extensions
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         builder.Services.AddSingleton<IForwarderTransport, WebhookTransport>();
         builder.Services.AddSingleton<IForwarderTransport, SyslogTransport>();
+        builder.Services.AddSingleton<IForwarderTransport, KafkaTransport>();
         builder.Services.AddSingleton<ForwardingDispatcher>();
         builder.Services.AddSingleton<DeadLetterReplayer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeadLetterReplayer>());

@@ -207,10 +207,6 @@ public static class ForwarderValidation
         {
             errors["settings.maxAttempts"] = ["From 1 to 100."];
         }
-        if (input.Secret is { Length: > 0 and < MinSecretLength })
-        {
-            errors["secret"] = [$"At least {MinSecretLength} characters."];
-        }
         switch (input.Kind)
         {
             case ForwarderKinds.SyslogUdp or ForwarderKinds.SyslogTcp:
@@ -236,7 +232,7 @@ public static class ForwarderValidation
                 {
                     errors["settings.url"] = ["Required: an http:// or https:// URL."];
                 }
-                if (input.Secret is not { Length: > 0 } && !hasSecret)
+                if (input.Secret is { Length: > 0 and < MinSecretLength } || (input.Secret is not { Length: > 0 } && !hasSecret))
                 {
                     errors["secret"] = [$"Required: the key every request is signed with (HMAC-SHA256), at least {MinSecretLength} characters."];
                 }
@@ -249,6 +245,25 @@ public static class ForwarderValidation
                 if (s.Topic is not { Length: > 0 and <= 249 } topic || !topic.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
                 {
                     errors["settings.topic"] = ["Required: a Kafka topic name (letters, digits, '.', '_', '-')."];
+                }
+                if (s.SecurityProtocol is not null && !KafkaTransport.SecurityProtocols.ContainsKey(s.SecurityProtocol))
+                {
+                    errors["settings.securityProtocol"] = [$"One of: {string.Join(", ", KafkaTransport.SecurityProtocols.Keys)}."];
+                }
+                if (s.SecurityProtocol is "sasl_plaintext" or "sasl_ssl")
+                {
+                    if (s.SaslMechanism is null || !KafkaTransport.SaslMechanisms.ContainsKey(s.SaslMechanism))
+                    {
+                        errors["settings.saslMechanism"] = [$"One of: {string.Join(", ", KafkaTransport.SaslMechanisms.Keys)}."];
+                    }
+                    if (s.SaslUsername is not { Length: > 0 })
+                    {
+                        errors["settings.saslUsername"] = ["Required with SASL."];
+                    }
+                    if (input.Secret is not { Length: > 0 } && !hasSecret)
+                    {
+                        errors["secret"] = ["Required with SASL: the password."];
+                    }
                 }
                 break;
         }

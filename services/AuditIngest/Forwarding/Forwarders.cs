@@ -35,6 +35,12 @@ public sealed record ForwarderSettings
     public string? BootstrapServers { get; init; }
     public string? Topic { get; init; }
 
+    /// <summary>Kafka: plaintext (default), ssl, sasl_plaintext or sasl_ssl; with SASL, the mechanism
+    /// (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and user name — the password is the forwarder's secret.</summary>
+    public string? SecurityProtocol { get; init; }
+    public string? SaslMechanism { get; init; }
+    public string? SaslUsername { get; init; }
+
     /// <summary>Events per request (webhook) or per write (syslog, Kafka).</summary>
     public int? BatchSize { get; init; }
 
