@@ -45,6 +45,8 @@ public static class AppModel
             .WithReference(quotaDb).WaitFor(quotaDb)
             .WithReference(redis).WaitFor(redis)
             .WithReference(rabbitmq).WaitFor(rabbitmq);
+        // Budgets for analytics (asked on demand, so no wait).
+        auditIngest.WithReference(quota);
 
         // Identity serves the console origin (:3001) and forwards other services' /api areas.
         var identity = builder.AddProject("identity", "services/Identity/Identity.csproj")

@@ -1,3 +1,4 @@
+using ThinkWatch.AuditIngest.Analytics;
 using ThinkWatch.AuditIngest.Extensions;
 using ThinkWatch.AuditIngest.Forwarding;
 using ThinkWatch.AuditIngest.Logs;
@@ -18,5 +19,6 @@ app.UseAuthorization();
 app.MapConsoleApiDocs();
 app.MapLogsApi();
 app.MapForwardersApi();
+app.MapAnalyticsApi();
 
 app.Run();

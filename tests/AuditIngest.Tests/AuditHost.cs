@@ -12,6 +12,7 @@ namespace ThinkWatch.AuditIngest.Tests;
 public sealed class AuditHost : IAsyncDisposable
 {
     private readonly ServiceHost<AuditIngestOptions> _host;
+    private readonly TimeProvider? _time;
 
     public const string VaultKey = "Vt8pQ2mZ6xL1cR9wK4nB7hJ3fD5gS0aY2uE8iO6r";
 
@@ -24,6 +25,7 @@ public sealed class AuditHost : IAsyncDisposable
             ["ConnectionStrings:rabbitmq"] = rabbitUri,
             ["ConnectionStrings:clickhouse"] = clickHouse,
             ["ConsoleAuth:SigningKey"] = TestSecrets.SigningKey,
+            ["InternalAuth:Token"] = TestSecrets.InternalToken,
             ["AuditIngest:BatchTimeLimit"] = "00:00:00.100",
             ["AuditIngest:MaxRetryDelay"] = "00:00:01",
         };
@@ -31,6 +33,7 @@ public sealed class AuditHost : IAsyncDisposable
         {
             settings[key] = value;
         }
+        _time = time;
         _host = new ServiceHost<AuditIngestOptions>(settings, time is null ? null : services => services.AddSingleton(time));
     }
 
@@ -39,7 +42,7 @@ public sealed class AuditHost : IAsyncDisposable
     public ClickHouseClient ClickHouse => Services.GetRequiredService<ClickHouseClient>();
 
     /// <summary>A client to the console API signed in as <paramref name="role"/> (and <paramref name="userId"/>, if given).</summary>
-    public HttpClient Console(string role = Security.Roles.SuperAdmin, Guid? userId = null) => _host.CreateClient().SignedIn(role, userId);
+    public HttpClient Console(string role = Security.Roles.SuperAdmin, Guid? userId = null) => _host.CreateClient().SignedIn(role, userId, _time);
 
     public static async Task<AuditHost> StartAsync(string rabbitUri, string clickHouseConnectionString, IReadOnlyDictionary<string, string?>? settings = null,
         TimeProvider? time = null)

@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
+using ThinkWatch.AuditIngest.Analytics;
 using ThinkWatch.AuditIngest.Forwarding;
 using ThinkWatch.AuditIngest.Ingest;
 using ThinkWatch.AuditIngest.Logs;
@@ -32,6 +33,10 @@ public static class Extensions
         builder.AddClickHouseSchema(typeof(Extensions).Assembly);
         builder.Services.AddSingleton<EventWriter>();
         builder.Services.AddSingleton<LogSearch>();
+        builder.Services.AddSingleton<UsageAnalytics>();
+        builder.Services.AddSingleton<SpendReport>();
+        // Budgets for analytics; asked only when a spend report is built.
+        builder.AddInternalGrpcClient<Contracts.Quota.V1.QuotaService.QuotaServiceClient>("quota");
 
         // SIEM forwarders: configuration and dead letters in Postgres, secrets sealed.
         builder.AddNpgsqlDataSource(DatabaseName, Schema);

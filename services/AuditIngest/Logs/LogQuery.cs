@@ -20,12 +20,15 @@ public sealed class LogQuery
     public const int MaxLength = 2000;
     public const int MaxTerms = 32;
 
-    private LogQuery(LogKind kind, string where) => (Kind, Where) = (kind, where);
+    private LogQuery(LogKind kind, string where, bool hasSince) => (Kind, Where, HasSince) = (kind, where, hasSince);
 
     public LogKind Kind { get; }
 
     /// <summary>The condition ("1" when the query has no terms), safe to append after WHERE.</summary>
     public string Where { get; }
+
+    /// <summary>Whether the query sets where time starts (a since: term).</summary>
+    public bool HasSince { get; }
 
     public static LogQuery Parse(LogKind kind, string? text, DateTimeOffset now)
     {
@@ -67,7 +70,7 @@ public sealed class LogQuery
             }
         }
         var where = groups.Count == 0 ? "1" : string.Join(" AND ", groups.Select(g => g.Conditions.Count == 1 ? g.Conditions[0] : $"({string.Join(" OR ", g.Conditions)})"));
-        return new LogQuery(kind, where);
+        return new LogQuery(kind, where, terms.Any(t => t.Field == "since" && !t.Negated));
     }
 
     private static string Condition(LogField field, string name, string value)

@@ -37,8 +37,7 @@ public static class LogsApi
         {
             return Problem(ex.Message);
         }
-        var actor = ConsoleActor.From(http);
-        var scope = actor.Role is Roles.SuperAdmin or Roles.Admin ? null : actor.UserId.ToString();
+        var scope = ScopeUserId(ConsoleActor.From(http));
         if (string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase))
         {
             http.Response.ContentType = "text/csv; charset=utf-8";
@@ -55,6 +54,9 @@ public static class LogsApi
             return Problem(ex.Message);
         }
     }
+
+    /// <summary>Null for administrators (every user's events); otherwise the caller's own user id.</summary>
+    public static string? ScopeUserId(ConsoleActor actor) => actor.Role is Roles.SuperAdmin or Roles.Admin ? null : actor.UserId.ToString();
 
     private static ProblemHttpResult Problem(string detail) =>
         TypedResults.Problem(new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "Invalid log query", Detail = detail });

@@ -8,9 +8,33 @@ using ThinkWatch.Quota.Rules;
 
 namespace ThinkWatch.Quota.Grpc;
 
-/// <summary>Check, Settle and Status for the gateways (internal token required, see AddInternalGrpc).</summary>
-public sealed class QuotaGrpcService(Limiter limiter, BudgetAlerts alerts, QuotaMetrics metrics, RuleBookCache rules) : QuotaService.QuotaServiceBase
+/// <summary>Check, Settle and Status for the gateways, budgets for analytics (internal token required, see AddInternalGrpc).</summary>
+public sealed class QuotaGrpcService(Limiter limiter, BudgetAlerts alerts, QuotaMetrics metrics, RuleBookCache rules, LimitsStore store, TimeProvider time)
+    : QuotaService.QuotaServiceBase
 {
+    public override async Task<ListBudgetsResponse> ListBudgets(ListBudgetsRequest request, ServerCallContext context)
+    {
+        var now = time.GetUtcNow();
+        var response = new ListBudgetsResponse();
+        foreach (var b in (await store.ListBudgetsAsync(null, null, context.CancellationToken)).Where(b => b.Enabled))
+        {
+            var (start, end) = Vocabulary.PeriodOf(b.Period, now);
+            response.Budgets.Add(new Contracts.Quota.V1.Budget
+            {
+                Id = b.Id.ToString(),
+                Subject = new Subject { Kind = Vocabulary.SubjectKinds[b.SubjectKind], Id = b.SubjectId },
+                Period = b.Period,
+                LimitWeightedTokens = b.LimitWeightedTokens ?? 0,
+                LimitMicroUsd = b.LimitUsd is { } usd ? (long)(usd * 1_000_000m) : 0,
+                Action = b.Action,
+                PeriodStartsAt = Timestamp.FromDateTimeOffset(start),
+                PeriodEndsAt = Timestamp.FromDateTimeOffset(end),
+                Label = b.Label,
+            });
+        }
+        return response;
+    }
+
     public override async Task<QuoteResponse> Quote(QuoteRequest request, ServerCallContext context)
     {
         var book = await Run(async () => await rules.GetAsync(context.CancellationToken));
