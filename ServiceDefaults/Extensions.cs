@@ -64,7 +64,7 @@ public static class ServiceDefaultsExtensions
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddMeter("ThinkWatch.*"))
+                .AddMeter("ThinkWatch"))
             .WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource("ThinkWatch.*")
@@ -95,6 +95,7 @@ public static class ServiceDefaultsExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.MapPrometheusMetrics();
         app.MapHealthChecks(HealthLivePath, new HealthCheckOptions
         {
             Predicate = r => r.Tags.Contains(LiveTag),

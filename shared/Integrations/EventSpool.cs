@@ -55,10 +55,10 @@ public sealed partial class EventSpool : IDisposable
         var o = options.Value;
         var directory = o.Directory is { Length: > 0 } d ? d : Path.Combine(Path.GetTempPath(), "thinkwatch-spool", environment.ApplicationName);
         Spool = new DiskSpool(directory, o.MaxBytes, o.SegmentBytes, o.FullPolicy, logger);
-        var meter = meters.Create("ThinkWatch.Spool");
-        meter.CreateObservableGauge("thinkwatch.spool.depth", () => Spool.Depth, description: "Events waiting for the broker.");
-        meter.CreateObservableGauge("thinkwatch.spool.bytes", () => Spool.Bytes, description: "Bytes of events waiting for the broker.");
-        _lost = meter.CreateCounter<long>("thinkwatch.spool.dropped", description: "Events lost because the spool was full.");
+        var meter = meters.Create("ThinkWatch");
+        meter.CreateObservableGauge("spool.depth", () => Spool.Depth, description: "Events waiting for the broker.");
+        meter.CreateObservableGauge("spool.bytes", () => Spool.Bytes, description: "Bytes of events waiting for the broker.");
+        _lost = meter.CreateCounter<long>("spool.dropped", description: "Events lost because the spool was full.");
     }
 
     internal DiskSpool Spool { get; }

@@ -63,6 +63,37 @@ public abstract class ServiceReadinessTests<TEntryPoint> where TEntryPoint : cla
         Assert.That((int)response.StatusCode, Is.EqualTo(200));
     }
 
+    [Test]
+    public async Task Metrics_are_served_only_when_a_bearer_token_is_set_and_only_to_its_bearer()
+    {
+        await using (var closed = new ServiceHost<TEntryPoint>(Settings(null, 0)))
+        {
+            using var client = closed.CreateClient();
+            using var response = await client.GetAsync("/metrics");
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "no METRICS_BEARER_TOKEN, no /metrics");
+        }
+
+        const string Token = "metrics-token-0123456789";
+        await using var host = new ServiceHost<TEntryPoint>(new Dictionary<string, string?>(Settings(null, 0)) { ["METRICS_BEARER_TOKEN"] = Token });
+        using var http = host.CreateClient();
+        await http.GetAsync("/health/live");
+        foreach (var wrong in new[] { null, "Bearer not-the-token-at-all", "Basic " + Token, "Bearer " + Token + "x" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+            request.Headers.TryAddWithoutValidation("Authorization", wrong);
+            using var refused = await http.SendAsync(request);
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), wrong ?? "no Authorization");
+        }
+        using var ok = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        ok.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        using var answer = await http.SendAsync(ok);
+        var text = await answer.Content.ReadAsStringAsync();
+        Assert.That(answer.StatusCode, Is.EqualTo(HttpStatusCode.OK), text);
+        Assert.That(answer.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/plain"));
+        Assert.That(text, Does.Contain("http_request_duration_seconds_bucket").And.Contain("http_requests_received_total"), "request counts and duration histograms");
+        Assert.That(text, Does.Contain("endpoint=\"/health/live\""), "the request made above is counted by endpoint");
+    }
+
     private static Dictionary<string, string> Checks(string body)
     {
         using var json = JsonDocument.Parse(body);

@@ -11,7 +11,7 @@ namespace ThinkWatch.AiGateway.Accounting;
 /// budget of the gateway's own (not an upstream's 429) — an <see cref="AccessDenied"/> event through
 /// the durable spool, never blocking the answer.
 /// </summary>
-public sealed class AccessLog(EventSpool spool, TimeProvider time)
+public sealed class AccessLog(EventSpool spool, GatewayMetrics metrics, TimeProvider time)
 {
     public const string Surface = "ai_gateway";
 
@@ -29,6 +29,7 @@ public sealed class AccessLog(EventSpool spool, TimeProvider time)
         {
             return;
         }
+        metrics.Refused(reason);
         spool.Enqueue(new AccessDenied(Guid.CreateVersion7(), time.GetUtcNow(), Activity.Current?.TraceId.ToString(), Surface, reason,
             principal?.UserId, principal?.KeyId, context.Connection.RemoteIpAddress?.ToString(), rule.Length > 0 ? rule : null, error.Message));
     }

@@ -47,14 +47,19 @@ public sealed partial class BusUsageSink(ILogger<BusUsageSink> logger) : IUsageS
 /// reservation is released) and hands their records to the durable event spool, which publishes
 /// them in order whenever the broker is there (nothing is lost while it is away, or across a restart).
 /// </summary>
-public sealed class UsagePublisher(BusUsageSink sink, IQuotaGate quota, EventSpool spool) : BackgroundService
+public sealed class UsagePublisher(BusUsageSink sink, IQuotaGate quota, EventSpool spool, GatewayMetrics metrics) : BackgroundService
 {
     /// <summary>Records settled at once (each waits on a gRPC call).</summary>
     public const int Parallelism = 32;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Parallel.ForEachAsync(sink.Queue.Reader.ReadAllAsync(stoppingToken), new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = stoppingToken },
-            async (pending, cancellationToken) => spool.Enqueue(await SettleAsync(pending, cancellationToken)));
+            async (pending, cancellationToken) =>
+            {
+                var record = await SettleAsync(pending, cancellationToken);
+                metrics.Finished(record);
+                spool.Enqueue(record);
+            });
 
     private async Task<UsageRecorded> SettleAsync(PendingUsage pending, CancellationToken cancellationToken)
     {

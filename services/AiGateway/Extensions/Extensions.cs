@@ -53,6 +53,7 @@ public static class Extensions
         builder.Services.AddSingleton<IUsageSink>(sp => sp.GetRequiredService<BusUsageSink>());
         builder.Services.AddHostedService<UsagePublisher>();
         builder.Services.AddSingleton<AccessLog>();
+        builder.Services.AddSingleton<GatewayMetrics>();
         builder.AddEventSpool(typeof(UsageRecorded), typeof(AccessDenied));
         // Key and provider events on a queue of this instance's own: every replica must drop its cached copies.
         builder.AddRabbitMqBus(BusName,

@@ -34,10 +34,10 @@ public sealed partial class ForwardingDispatcher
         _transports = transports.SelectMany(t => t.Kinds.Select(k => (k, t))).ToDictionary(x => x.k, x => x.t);
         _forwarders = new("log forwarders", store.LoadAsync, ex => ex is NpgsqlException or TimeoutException, () => options.Value.ForwarderRefreshInterval, time, logger,
             what => new InvalidOperationException($"AuditIngest cannot load its {what}."));
-        var meter = meters.Create("ThinkWatch.AuditIngest");
-        _forwarded = meter.CreateCounter<long>("thinkwatch.forwarding.forwarded", description: "Events a forwarder took.");
-        _failures = meter.CreateCounter<long>("thinkwatch.forwarding.failures", description: "Failed attempts to deliver a batch to a forwarder.");
-        _deadLettered = meter.CreateCounter<long>("thinkwatch.forwarding.dead_lettered", description: "Events kept as dead letters after a forwarder's attempts.");
+        var meter = meters.Create("ThinkWatch");
+        _forwarded = meter.CreateCounter<long>("forwarding.forwarded", description: "Events a forwarder took.");
+        _failures = meter.CreateCounter<long>("forwarding.failures", description: "Failed attempts to deliver a batch to a forwarder.");
+        _deadLettered = meter.CreateCounter<long>("forwarding.dead_lettered", description: "Events kept as dead letters after a forwarder's attempts.");
     }
 
     /// <summary>Forwarders changed here: the next batch sees the change (other replicas within the refresh interval).</summary>

@@ -25,10 +25,10 @@ public sealed partial class EventWriter
     public EventWriter(ClickHouseClient clickHouse, IOptions<AuditIngestOptions> options, IMeterFactory meters, TimeProvider time, ILogger<EventWriter> logger)
     {
         (_clickHouse, _options, _time, _logger) = (clickHouse, options, time, logger);
-        var meter = meters.Create("ThinkWatch.AuditIngest");
-        _ingested = meter.CreateCounter<long>("thinkwatch.audit.ingested", description: "Events written to ClickHouse.");
-        _duplicates = meter.CreateCounter<long>("thinkwatch.audit.duplicates", description: "Events skipped because ClickHouse already held their id.");
-        _failures = meter.CreateCounter<long>("thinkwatch.audit.insert_failures", description: "Failed attempts to write a batch to ClickHouse.");
+        var meter = meters.Create("ThinkWatch");
+        _ingested = meter.CreateCounter<long>("audit.ingested", description: "Events written to ClickHouse.");
+        _duplicates = meter.CreateCounter<long>("audit.duplicates", description: "Events skipped because ClickHouse already held their id.");
+        _failures = meter.CreateCounter<long>("audit.insert_failures", description: "Failed attempts to write a batch to ClickHouse.");
     }
 
     /// <summary>Writes the rows not stored yet; returns how many were new.</summary>

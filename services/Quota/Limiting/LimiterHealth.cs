@@ -66,17 +66,17 @@ public sealed partial class LimiterHealth(QuotaMetrics metrics, IOptions<QuotaOp
     private static partial void LogRecovered(ILogger logger);
 }
 
-/// <summary>The quota service's instruments (meter ThinkWatch.Quota).</summary>
+/// <summary>The quota service's instruments (meter ThinkWatch).</summary>
 public sealed class QuotaMetrics : IDisposable
 {
     private readonly Meter _meter;
 
     public QuotaMetrics(IMeterFactory factory)
     {
-        _meter = factory.Create("ThinkWatch.Quota");
-        Checks = _meter.CreateCounter<long>("thinkwatch.quota.checks", description: "Checks by outcome (allowed, rejected, degraded).");
-        LimiterUnavailable = _meter.CreateCounter<long>("thinkwatch.quota.limiter_unavailable", description: "Calls that could not reach Redis.");
-        BudgetAlerts = _meter.CreateCounter<long>("thinkwatch.quota.budget_alerts", description: "Budget thresholds crossed (once per threshold per period).");
+        _meter = factory.Create("ThinkWatch");
+        Checks = _meter.CreateCounter<long>("quota.checks", description: "Checks by outcome (allowed, rejected, degraded).");
+        LimiterUnavailable = _meter.CreateCounter<long>("quota.limiter_unavailable", description: "Calls that could not reach Redis.");
+        BudgetAlerts = _meter.CreateCounter<long>("quota.budget_alerts", description: "Budget thresholds crossed (once per threshold per period).");
     }
 
     public Counter<long> Checks { get; }
