@@ -101,13 +101,28 @@ public abstract class ServiceReadinessTests<TEntryPoint> where TEntryPoint : cla
             .ToDictionary(p => p.Name, p => p.Value.GetProperty("status").GetString()!);
     }
 
-    /// <summary>A loopback port nothing listens on (bound, read, released).</summary>
+    /// <summary>
+    /// A loopback port nothing listens on (bound, then released), for a test server to listen on or
+    /// for a dependency that is away. Drawn from 20000–24999, below the kernel's ephemeral range
+    /// (32768–60999): a port the kernel handed out could be taken again by any outgoing connection
+    /// before the server binds it.
+    /// </summary>
     public static int ClosedPort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        while (true)
+        {
+            var port = Random.Shared.Next(20_000, 25_000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                listener.Stop();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // taken; draw again
+            }
+        }
     }
 }
