@@ -11,6 +11,7 @@ public sealed class ReadinessTests : ServiceReadinessTests<AuditIngestOptions>
     protected override Dictionary<string, string?> Settings(string? down, int closedPort) => new()
     {
         ["ConsoleAuth:SigningKey"] = TestSecrets.SigningKey,
+        ["InternalAuth:Token"] = TestSecrets.InternalToken,
         ["Vault:Keys:1"] = AuditHost.VaultKey,
         ["ConnectionStrings:auditdb"] = Infra.PostgresConnectionString(InfraEndpoints.UniqueName("audit"), down == "postgres" ? closedPort : null),
         ["ConnectionStrings:clickhouse"] = Infra.ClickHouseConnectionString(InfraEndpoints.UniqueName("audit"), down == "clickhouse" ? closedPort : null),
