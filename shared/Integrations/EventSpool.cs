@@ -136,7 +136,7 @@ public sealed partial class EventSpoolPublisher(EventSpool spool, IBus bus, Time
                 failures++;
                 LogPublishFailed(logger, batch.Records.Count, spool.Spool.Depth, ex.GetType().Name, ex.Message);
                 // 0.5 s, 1 s, 2 s … up to 30 s between attempts while the broker is away.
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(30_000, 500 * Math.Pow(2, Math.Min(failures - 1, 6)))), time, stoppingToken);
+                await Task.Delay(Backoff.Exponential(failures, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30)), time, stoppingToken);
             }
         }
     }

@@ -100,7 +100,7 @@ public sealed partial class ForwardingDispatcher
                 {
                     return ($"{ex.GetType().Name}: {ex.Message}", attempt);
                 }
-                var pause = TimeSpan.FromMilliseconds(Math.Min(_options.Value.MaxRetryDelay.TotalMilliseconds, 250 * Math.Pow(2, attempt - 1)));
+                var pause = Backoff.Exponential(attempt, TimeSpan.FromMilliseconds(250), _options.Value.MaxRetryDelay);
                 await Task.Delay(pause, _time, cancellationToken);
             }
         }
@@ -110,6 +110,6 @@ public sealed partial class ForwardingDispatcher
 
     public void MarkDown(Guid forwarderId) => _downUntil[forwarderId] = _time.GetUtcNow() + _options.Value.ForwarderCoolDown;
 
-    [LoggerMessage(EventId = 5301, Level = LogLevel.Warning, Message = "Forwarder {Forwarder} did not take {Count} events after {Attempts} attempts ({Error}); kept as a dead letter for replay")]
+    [LoggerMessage(EventId = 6301, Level = LogLevel.Warning, Message = "Forwarder {Forwarder} did not take {Count} events after {Attempts} attempts ({Error}); kept as a dead letter for replay")]
     private static partial void LogDeadLettered(ILogger logger, int count, string forwarder, int attempts, string error);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Text;
 using Microsoft.Extensions.Options;
 using ThinkWatch.ClickHouse;
+using ThinkWatch.Integrations;
 
 namespace ThinkWatch.AuditIngest.Ingest;
 
@@ -61,7 +62,7 @@ public sealed partial class EventWriter
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && Retry(ex, attempt))
             {
                 _failures.Add(1, tag);
-                var pause = Backoff(attempt);
+                var pause = Pause(attempt);
                 LogRetrying(_logger, unique.Count, table, attempt, ex.GetType().Name, ex.Message, pause);
                 await Task.Delay(pause, _time, cancellationToken);
             }
@@ -76,8 +77,7 @@ public sealed partial class EventWriter
     };
 
     /// <summary>0.2 s, 0.4 s, … doubling up to <see cref="AuditIngestOptions.MaxRetryDelay"/>.</summary>
-    private TimeSpan Backoff(int attempt) =>
-        TimeSpan.FromMilliseconds(Math.Min(_options.Value.MaxRetryDelay.TotalMilliseconds, 200 * Math.Pow(2, Math.Min(attempt - 1, 16))));
+    private TimeSpan Pause(int attempt) => Backoff.Exponential(attempt, TimeSpan.FromMilliseconds(200), _options.Value.MaxRetryDelay);
 
     /// <summary>Which of these ids the table holds already; the time range lets ClickHouse read only the days concerned.</summary>
     private async Task<HashSet<string>> StoredIdsAsync<TRow>(string table, List<TRow> rows, CancellationToken cancellationToken) where TRow : IEventRow
@@ -95,9 +95,9 @@ public sealed partial class EventWriter
 
     private sealed record StoredId(string EventId);
 
-    [LoggerMessage(EventId = 5101, Level = LogLevel.Warning, Message = "Writing {Count} events to {Table} failed (attempt {Attempt}): {Error}: {Reason}; retrying in {Pause}")]
+    [LoggerMessage(EventId = 6101, Level = LogLevel.Warning, Message = "Writing {Count} events to {Table} failed (attempt {Attempt}): {Error}: {Reason}; retrying in {Pause}")]
     private static partial void LogRetrying(ILogger logger, int count, string table, int attempt, string error, string reason, TimeSpan pause);
 
-    [LoggerMessage(EventId = 5102, Level = LogLevel.Information, Message = "Writing to {Table} succeeded again after {Attempt} attempts")]
+    [LoggerMessage(EventId = 6102, Level = LogLevel.Information, Message = "Writing to {Table} succeeded again after {Attempt} attempts")]
     private static partial void LogRecovered(ILogger logger, string table, int attempt);
 }
