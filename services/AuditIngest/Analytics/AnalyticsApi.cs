@@ -3,7 +3,6 @@ using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using ThinkWatch.AuditIngest.Logs;
-using ThinkWatch.ClickHouse;
 using ThinkWatch.Security;
 
 namespace ThinkWatch.AuditIngest.Analytics;
@@ -23,7 +22,7 @@ public static class AnalyticsApi
         var group = app.MapGroup("/api/analytics").WithTags("Analytics").RequirePermission(Permissions.AnalyticsRead);
         group.MapGet("/usage", UsageAsync);
         group.MapGet("/spend", async (HttpContext http, SpendReport report, CancellationToken ct) =>
-            TypedResults.Ok(await report.BuildAsync(Scope(http), ScopeUser(http), ct)));
+            TypedResults.Ok(await report.BuildAsync(ScopeUser(http), ct)));
         group.MapGet("/sessions", SessionsAsync);
         group.MapGet("/chargeback", ChargebackAsync);
         return app;
@@ -104,7 +103,7 @@ public static class AnalyticsApi
 
     private static string? ScopeUser(HttpContext http) => LogsApi.ScopeUserId(ConsoleActor.From(http));
 
-    private static string? Scope(HttpContext http) => ScopeUser(http) is { } user ? $"user_id = {ClickHouseSql.String(user)}" : null;
+    private static string? Scope(HttpContext http) => ScopeUser(http) is { } user ? LogKind.Usage.UserIs(user) : null;
 
     private static ProblemHttpResult Problem(string detail) =>
         TypedResults.Problem(new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "Invalid analytics request", Detail = detail });

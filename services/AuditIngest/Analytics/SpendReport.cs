@@ -1,5 +1,6 @@
 using Grpc.Core;
 using ThinkWatch.Contracts.Common.V1;
+using ThinkWatch.AuditIngest.Logs;
 using ThinkWatch.Contracts.Quota.V1;
 
 namespace ThinkWatch.AuditIngest.Analytics;
@@ -33,8 +34,10 @@ public sealed class SpendReport(UsageAnalytics analytics, QuotaService.QuotaServ
         [SubjectKind.Provider] = ("provider", "provider"),
     };
 
-    public async Task<Spend> BuildAsync(string? scope, string? scopeUserId, CancellationToken cancellationToken)
+    /// <summary>The report for everyone, or only <paramref name="scopeUserId"/>'s usage and budgets.</summary>
+    public async Task<Spend> BuildAsync(string? scopeUserId, CancellationToken cancellationToken)
     {
+        var scope = scopeUserId is null ? null : LogKind.Usage.UserIs(scopeUserId);
         var now = time.GetUtcNow();
         var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
         var monthEnd = monthStart.AddMonths(1);
@@ -58,7 +61,7 @@ public sealed class SpendReport(UsageAnalytics analytics, QuotaService.QuotaServ
         string? unavailable = null;
         try
         {
-            budgets = await BudgetsAsync(scopeUserId, cancellationToken);
+            budgets = await BudgetsAsync(scopeUserId, scope, cancellationToken);
         }
         catch (RpcException ex)
         {
@@ -69,7 +72,7 @@ public sealed class SpendReport(UsageAnalytics analytics, QuotaService.QuotaServ
     }
 
     /// <summary>Every budget on a subject the events show; "*" budgets as their most used subjects. Non-administrators see their own user's budgets only.</summary>
-    private async Task<IReadOnlyList<BudgetUse>> BudgetsAsync(string? scopeUserId, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<BudgetUse>> BudgetsAsync(string? scopeUserId, string? scope, CancellationToken cancellationToken)
     {
         var list = await quota.ListBudgetsAsync(new ListBudgetsRequest(), cancellationToken: cancellationToken);
         var uses = new List<BudgetUse>();
@@ -85,18 +88,12 @@ public sealed class SpendReport(UsageAnalytics analytics, QuotaService.QuotaServ
                 continue;
             }
             var (start, end) = (b.PeriodStartsAt.ToDateTimeOffset(), b.PeriodEndsAt.ToDateTimeOffset());
-            var who = every ? (scopeUserId is null ? null : $"user_id = {ClickHouse.ClickHouseSql.String(scopeUserId)}")
-                : $"{subject.Column} = {ClickHouse.ClickHouseSql.String(b.Subject.Id)}";
-            var where = UsageAnalytics.And(who, UsageAnalytics.Between(start, end));
-            IReadOnlyList<(string Key, long CostMicroUsd, long WeightedTokens)> spent;
-            if (every)
+            var who = every ? scope : $"{subject.Column} = {ClickHouse.ClickHouseSql.String(b.Subject.Id)}";
+            var spent = await analytics.CostByAsync(subject.Column, UsageAnalytics.And(who, UsageAnalytics.Between(start, end)), every ? MaxSubjectsPerBudget : 1,
+                cancellationToken);
+            if (!every && spent.Count == 0)
             {
-                spent = await analytics.CostByAsync(subject.Column, where, MaxSubjectsPerBudget, cancellationToken);
-            }
-            else
-            {
-                var (cost, weighted) = await SumAsync(where, cancellationToken);
-                spent = [(b.Subject.Id, cost, weighted)];
+                spent = [(b.Subject.Id, 0, 0)]; // nothing spent yet
             }
             foreach (var (id, cost, weighted) in spent)
             {
@@ -108,11 +105,5 @@ public sealed class SpendReport(UsageAnalytics analytics, QuotaService.QuotaServ
             }
         }
         return [.. uses.OrderByDescending(u => u.Utilisation ?? 0)];
-    }
-
-    private async Task<(long CostMicroUsd, long WeightedTokens)> SumAsync(string where, CancellationToken cancellationToken)
-    {
-        var totals = await analytics.TotalsAsync(where, cancellationToken);
-        return ((long)(totals.CostUsd * 1_000_000m), totals.WeightedTokens);
     }
 }

@@ -69,7 +69,7 @@ public sealed class UsageAnalytics(ClickHouseClient clickHouse)
         return new UsageReport(groupBy, bucket, groups, await TotalsAsync(where, cancellationToken), rows.Count > MaxGroups);
     }
 
-    public async Task<UsageTotals> TotalsAsync(string where, CancellationToken cancellationToken)
+    private async Task<UsageTotals> TotalsAsync(string where, CancellationToken cancellationToken)
     {
         var row = (await clickHouse.QueryAsync<GroupRow>($"SELECT '' AS key, '' AS bucket, {Sums} FROM {UsageRow.Table} WHERE {where}", cancellationToken))[0];
         return new UsageTotals(row.Requests, row.InputTokens, row.OutputTokens, row.WeightedTokens, Usd(row.CostMicroUsd));

@@ -53,9 +53,9 @@ public sealed partial class DeadLetterReplayer(ForwardingDispatcher dispatcher, 
         return delivered;
     }
 
-    [LoggerMessage(EventId = 5311, Level = LogLevel.Information, Message = "Replayed {Count} dead-lettered batches to their forwarders")]
+    [LoggerMessage(EventId = 6311, Level = LogLevel.Information, Message = "Replayed {Count} dead-lettered batches to their forwarders")]
     private static partial void LogReplayed(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 5312, Level = LogLevel.Warning, Message = "Replaying dead letters failed: {Reason}; next round at the next interval")]
+    [LoggerMessage(EventId = 6312, Level = LogLevel.Warning, Message = "Replaying dead letters failed: {Reason}; next round at the next interval")]
     private static partial void LogFailed(ILogger logger, string reason);
 }

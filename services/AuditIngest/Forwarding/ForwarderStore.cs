@@ -37,17 +37,22 @@ public sealed class ForwarderStore(NpgsqlDataSource dataSource, SecretBox box, E
         secret_sealed AS SecretSealed, secret_key_version AS SecretKeyVersion, created_at AS CreatedAt, updated_at AS UpdatedAt
         """;
 
-    public async Task<IReadOnlyList<ForwarderView>> ListAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<Row>(new CommandDefinition($"SELECT {Columns} FROM log_forwarders ORDER BY name", cancellationToken: cancellationToken));
-        var backlog = (await connection.QueryAsync<(Guid Id, long Count)>(new CommandDefinition(
-            "SELECT forwarder_id, count(*) FROM forwarder_dead_letters GROUP BY forwarder_id", cancellationToken: cancellationToken))).ToDictionary(b => b.Id, b => b.Count);
-        return [.. rows.Select(r => View(r, backlog.GetValueOrDefault(r.Id)))];
-    }
+    public Task<IReadOnlyList<ForwarderView>> ListAsync(CancellationToken cancellationToken) => ViewsAsync(null, cancellationToken);
 
     public async Task<Outcome<ForwarderView>> GetAsync(Guid id, CancellationToken cancellationToken) =>
-        (await ListAsync(cancellationToken)).FirstOrDefault(f => f.Id == id) is { } view ? new Outcome<ForwarderView>.Done(view) : new Outcome<ForwarderView>.NotFound();
+        (await ViewsAsync(id, cancellationToken)) is [var view] ? new Outcome<ForwarderView>.Done(view) : new Outcome<ForwarderView>.NotFound();
+
+    /// <summary>Every forwarder, or the one with <paramref name="id"/>, with its dead-letter backlog.</summary>
+    private async Task<IReadOnlyList<ForwarderView>> ViewsAsync(Guid? id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(
+            $"SELECT {Columns} FROM log_forwarders WHERE @id::uuid IS NULL OR id = @id ORDER BY name", new { id }, cancellationToken: cancellationToken));
+        var backlog = (await connection.QueryAsync<(Guid Id, long Count)>(new CommandDefinition(
+            "SELECT forwarder_id, count(*) FROM forwarder_dead_letters WHERE @id::uuid IS NULL OR forwarder_id = @id GROUP BY forwarder_id", new { id },
+            cancellationToken: cancellationToken))).ToDictionary(b => b.Id, b => b.Count);
+        return [.. rows.Select(r => View(r, backlog.GetValueOrDefault(r.Id)))];
+    }
 
     /// <summary>Every forwarder with its secret opened, for delivery.</summary>
     public async Task<IReadOnlyList<Forwarder>> LoadAsync(CancellationToken cancellationToken)
@@ -107,7 +112,7 @@ public sealed class ForwarderStore(NpgsqlDataSource dataSource, SecretBox box, E
             return new Outcome<ForwarderView>.Invalid(new() { ["name"] = ["A forwarder with this name exists already."] });
         }
         var view = View(row, 0);
-        await CommitAsync(actor, id is null ? "log_forwarder.create" : "log_forwarder.update", rowId, view with { DeadLetters = 0 }, connection, tx, cancellationToken);
+        await CommitAsync(actor, id is null ? "log_forwarder.create" : "log_forwarder.update", rowId, view, connection, tx, cancellationToken);
         return new Outcome<ForwarderView>.Done(view);
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ThinkWatch.AuditIngest.Logs;
 
 namespace ThinkWatch.AuditIngest.Forwarding;
 
@@ -14,7 +15,7 @@ public static class ForwarderKinds
     public static readonly IReadOnlyList<string> All = [SyslogUdp, SyslogTcp, Webhook, Kafka];
 
     /// <summary>Event kinds, named as /api/logs names them.</summary>
-    public static readonly IReadOnlyList<string> EventKinds = ["usage", "mcp", "admin", "access"];
+    public static readonly IReadOnlyList<string> EventKinds = [LogKind.Usage.Name, LogKind.Mcp.Name, LogKind.Admin.Name, LogKind.Access.Name];
 }
 
 /// <summary>What each kind needs; unused fields stay null.</summary>

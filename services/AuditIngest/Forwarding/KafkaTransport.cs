@@ -113,6 +113,6 @@ public sealed partial class KafkaTransport(ILogger<KafkaTransport> logger) : IFo
         }
     }
 
-    [LoggerMessage(EventId = 5311, Level = LogLevel.Warning, Message = "Kafka forwarder {Forwarder}: {Facility} {Message}")]
+    [LoggerMessage(EventId = 6321, Level = LogLevel.Warning, Message = "Kafka forwarder {Forwarder}: {Facility} {Message}")]
     private static partial void LogClient(ILogger logger, string forwarder, string facility, string message);
 }

@@ -43,10 +43,10 @@ public abstract class ForwardConsumer<TEvent, TRow>(Forwarding.ForwardingDispatc
         dispatcher.ForwardAsync(eventKind, [.. context.Message.Select(m => Forwarding.ForwardedEvent.Of(toRow(m.Message)))], context.CancellationToken);
 }
 
-public sealed class UsageForwardConsumer(Forwarding.ForwardingDispatcher dispatcher) : ForwardConsumer<UsageRecorded, UsageRow>(dispatcher, "usage", UsageRow.From);
+public sealed class UsageForwardConsumer(Forwarding.ForwardingDispatcher dispatcher) : ForwardConsumer<UsageRecorded, UsageRow>(dispatcher, Logs.LogKind.Usage.Name, UsageRow.From);
 
-public sealed class McpCallForwardConsumer(Forwarding.ForwardingDispatcher dispatcher) : ForwardConsumer<McpCallRecorded, McpCallRow>(dispatcher, "mcp", McpCallRow.From);
+public sealed class McpCallForwardConsumer(Forwarding.ForwardingDispatcher dispatcher) : ForwardConsumer<McpCallRecorded, McpCallRow>(dispatcher, Logs.LogKind.Mcp.Name, McpCallRow.From);
 
-public sealed class AdminAuditForwardConsumer(Forwarding.ForwardingDispatcher dispatcher) : ForwardConsumer<AdminActionRecorded, AdminAuditRow>(dispatcher, "admin", AdminAuditRow.From);
+public sealed class AdminAuditForwardConsumer(Forwarding.ForwardingDispatcher dispatcher) : ForwardConsumer<AdminActionRecorded, AdminAuditRow>(dispatcher, Logs.LogKind.Admin.Name, AdminAuditRow.From);
 
-public sealed class AccessForwardConsumer(Forwarding.ForwardingDispatcher dispatcher) : ForwardConsumer<AccessDenied, AccessRow>(dispatcher, "access", AccessRow.From);
+public sealed class AccessForwardConsumer(Forwarding.ForwardingDispatcher dispatcher) : ForwardConsumer<AccessDenied, AccessRow>(dispatcher, Logs.LogKind.Access.Name, AccessRow.From);

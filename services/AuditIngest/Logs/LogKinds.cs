@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using ThinkWatch.AuditIngest.Ingest;
+using ThinkWatch.ClickHouse;
 
 namespace ThinkWatch.AuditIngest.Logs;
 
@@ -38,6 +39,9 @@ public sealed record LogKind(string Name, string Table, Type RowType, string Use
     public static readonly LogKind Access = Define("access", AccessRow.Table, typeof(AccessRow), "user_id",
         ("user", Text("user_id")), ("key", Text("api_key_id")), ("surface", Text("surface")), ("reason", Text("reason")), ("ip", Text("client_ip")),
         ("rule", Text("rule_label")));
+
+    /// <summary>The condition for one user's events (whose the event is: the user, or the acting administrator).</summary>
+    public string UserIs(string userId) => $"{UserColumn} = {ClickHouseSql.String(userId)}";
 
     public static readonly FrozenDictionary<string, LogKind> All = new[] { Usage, Mcp, Admin, Access }.ToFrozenDictionary(k => k.Name);
 

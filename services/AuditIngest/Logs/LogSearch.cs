@@ -46,7 +46,7 @@ public sealed class LogSearch(ClickHouseClient clickHouse)
     }
 
     private static string Scoped(LogQuery query, string? scopeUserId) =>
-        scopeUserId is null ? query.Where : $"({query.Where}) AND {query.Kind.UserColumn} = {ClickHouseSql.String(scopeUserId)}";
+        scopeUserId is null ? query.Where : $"({query.Where}) AND {query.Kind.UserIs(scopeUserId)}";
 
     private Task<IReadOnlyList<object>> RowsAsync(LogKind kind, string where, int limit, CancellationToken cancellationToken) =>
         (Task<IReadOnlyList<object>>)QueryMethod.MakeGenericMethod(kind.RowType).Invoke(this, [kind, where, limit, cancellationToken])!;

@@ -72,12 +72,12 @@ public sealed partial class RetentionJob(ClickHouseClient clickHouse, IOptions<A
         }
     }
 
-    [LoggerMessage(EventId = 5201, Level = LogLevel.Information, Message = "Retention: dropped partition {Month} of {Table}")]
+    [LoggerMessage(EventId = 6201, Level = LogLevel.Information, Message = "Retention: dropped partition {Month} of {Table}")]
     private static partial void LogDropped(ILogger logger, string table, int month);
 
-    [LoggerMessage(EventId = 5202, Level = LogLevel.Information, Message = "Retention: deleting {Count} events of {Table} older than {Cutoff:u}")]
+    [LoggerMessage(EventId = 6202, Level = LogLevel.Information, Message = "Retention: deleting {Count} events of {Table} older than {Cutoff:u}")]
     private static partial void LogDeleted(ILogger logger, string table, long count, DateTime cutoff);
 
-    [LoggerMessage(EventId = 5203, Level = LogLevel.Warning, Message = "Retention run failed: {Error}: {Reason}; next run at the next interval")]
+    [LoggerMessage(EventId = 6203, Level = LogLevel.Warning, Message = "Retention run failed: {Error}: {Reason}; next run at the next interval")]
     private static partial void LogFailed(ILogger logger, string error, string reason);
 }
