@@ -1,8 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Options;
 using ThinkWatch.Security;
 using ThinkWatch.Identity.Testing;
 using ThinkWatch.Quota.Testing;
@@ -74,13 +72,7 @@ public sealed class GatewayHost : IAsyncDisposable
     /// A client to the gateway's console API (/api/models) with a console token for <paramref name="role"/>,
     /// signed with the key Identity uses (Identity's own tokens carry its test clock, not the gateway's).
     /// </summary>
-    public HttpClient Console(string role = Roles.SuperAdmin)
-    {
-        var issuer = new ConsoleTokenIssuer(Options.Create(new ConsoleAuthOptions { SigningKey = IdentityHost.SigningKey }), TimeProvider.System);
-        var http = Http();
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", issuer.Issue(Guid.NewGuid(), $"{role}@example.com", role, Guid.NewGuid()).Token);
-        return http;
-    }
+    public HttpClient Console(string role = Roles.SuperAdmin) => Http().SignedIn(role);
 
     /// <summary>Registers a provider in Identity's vault; its id.</summary>
     public Task<string> AddProviderAsync(string name, string kind, string baseUrl, string apiKey, object? settings = null) =>

@@ -246,9 +246,16 @@ public sealed class KafkaReceiver : IDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (taken.Count < count && DateTime.UtcNow < deadline)
         {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false, Message: not null } record && match(record))
+            try
             {
-                taken.Add(record);
+                if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false, Message: not null } record && match(record))
+                {
+                    taken.Add(record);
+                }
+            }
+            catch (Confluent.Kafka.ConsumeException ex) when (ex.Error.Code == Confluent.Kafka.ErrorCode.UnknownTopicOrPart)
+            {
+                // the forwarder has not written its first record yet, so the topic does not exist
             }
         }
         consumer.Close();

@@ -1,11 +1,9 @@
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using ThinkWatch.Contracts.Quota.V1;
@@ -88,13 +86,7 @@ public sealed class QuotaHost : IAsyncDisposable
     public HttpClient Http() => _httpAddress is { } address ? new HttpClient { BaseAddress = address } : _host.CreateClient();
 
     /// <summary>A client to /api/limits and /api/pricing with a console token for <paramref name="role"/>.</summary>
-    public HttpClient Console(string role = Roles.SuperAdmin)
-    {
-        var issuer = new ConsoleTokenIssuer(Options.Create(new ConsoleAuthOptions { SigningKey = TestSecrets.SigningKey }), Time);
-        var http = Http();
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", issuer.Issue(Guid.NewGuid(), $"{role}@example.com", role, Guid.NewGuid()).Token);
-        return http;
-    }
+    public HttpClient Console(string role = Roles.SuperAdmin) => Http().SignedIn(role, time: Time);
 
     /// <summary>The gRPC client a gateway has (carrying the internal token).</summary>
     public QuotaService.QuotaServiceClient Client => new(_channel ??= GrpcAddress is { } address

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-
 namespace ThinkWatch.Testing;
 
 /// <summary>
@@ -77,26 +74,11 @@ public sealed class PrivateInfra : IAsyncDisposable
         for (var attempt = 0; attempt < 200; attempt++)
         {
             var port = Random.Shared.Next(29_000, 32_700);
-            if (Math.Abs(port - avoid) > 3 && Enumerable.Range(port, 3).All(IsFree))
+            if (Math.Abs(port - avoid) > 3 && Enumerable.Range(port, 3).All(LoopbackPorts.IsFree))
             {
                 return port;
             }
         }
         throw new InvalidOperationException("no three free consecutive ports between 29000 and 32700");
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            listener.Stop();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }

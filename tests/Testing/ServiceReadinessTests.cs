@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using NUnit.Framework;
 
@@ -101,28 +100,6 @@ public abstract class ServiceReadinessTests<TEntryPoint> where TEntryPoint : cla
             .ToDictionary(p => p.Name, p => p.Value.GetProperty("status").GetString()!);
     }
 
-    /// <summary>
-    /// A loopback port nothing listens on (bound, then released), for a test server to listen on or
-    /// for a dependency that is away. Drawn from 20000–24999, below the kernel's ephemeral range
-    /// (32768–60999): a port the kernel handed out could be taken again by any outgoing connection
-    /// before the server binds it.
-    /// </summary>
-    public static int ClosedPort()
-    {
-        while (true)
-        {
-            var port = Random.Shared.Next(20_000, 25_000);
-            try
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, port);
-                listener.Start();
-                listener.Stop();
-                return port;
-            }
-            catch (SocketException)
-            {
-                // taken; draw again
-            }
-        }
-    }
+    /// <summary>A loopback port nothing listens on (see <see cref="LoopbackPorts.Closed"/>).</summary>
+    public static int ClosedPort() => LoopbackPorts.Closed();
 }
