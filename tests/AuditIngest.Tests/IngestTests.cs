@@ -118,4 +118,20 @@ public sealed class IngestTests
         Assert.That((first, second), Is.EqualTo((3, 2)));
         Assert.That(await _audit.CountAsync($"SELECT count() FROM usage_events WHERE user_id = {ClickHouseSql.String(user)}"), Is.EqualTo(5));
     }
+
+    [Test]
+    public async Task A_batch_larger_than_one_stored_id_query_is_checked_in_parts()
+    {
+        var user = NewUser();
+        var writer = _audit.Services.GetRequiredService<EventWriter>();
+        // 10 000 ids in one IN list would be ~390 KB, past ClickHouse's 256 KiB max_query_size.
+        var rows = Enumerable.Range(0, EventWriter.IdsPerQuery * 5).Select(n => UsageRow.From(Events.Usage(user, n))).ToList();
+
+        var first = await writer.WriteAsync(UsageRow.Table, rows[..(EventWriter.IdsPerQuery * 3 + 7)], CancellationToken.None);
+        var second = await writer.WriteAsync(UsageRow.Table, rows, CancellationToken.None);
+
+        Assert.That((first, second), Is.EqualTo((EventWriter.IdsPerQuery * 3 + 7, EventWriter.IdsPerQuery * 2 - 7)));
+        Assert.That(await _audit.CountAsync($"SELECT uniqExact(event_id) FROM usage_events WHERE user_id = {ClickHouseSql.String(user)}"),
+            Is.EqualTo(EventWriter.IdsPerQuery * 5));
+    }
 }

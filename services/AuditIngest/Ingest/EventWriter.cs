@@ -79,18 +79,28 @@ public sealed partial class EventWriter
     /// <summary>0.2 s, 0.4 s, … doubling up to <see cref="AuditIngestOptions.MaxRetryDelay"/>.</summary>
     private TimeSpan Pause(int attempt) => Backoff.Exponential(attempt, TimeSpan.FromMilliseconds(200), _options.Value.MaxRetryDelay);
 
+    /// <summary>Ids per stored-id query: 2000 quoted UUIDs are about 80 KB, well inside ClickHouse's default max_query_size of 256 KiB.</summary>
+    public const int IdsPerQuery = 2000;
+
     /// <summary>Which of these ids the table holds already; the time range lets ClickHouse read only the days concerned.</summary>
     private async Task<HashSet<string>> StoredIdsAsync<TRow>(string table, List<TRow> rows, CancellationToken cancellationToken) where TRow : IEventRow
     {
-        var sql = new StringBuilder($"SELECT event_id FROM {ClickHouseSql.Identifier(table)} WHERE ts >= ")
-            .Append(ClickHouseSql.Literal(rows.Min(r => r.Ts))).Append(" AND ts <= ").Append(ClickHouseSql.Literal(rows.Max(r => r.Ts)))
-            .Append(" AND event_id IN (");
-        for (var i = 0; i < rows.Count; i++)
+        var stored = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in rows.Chunk(IdsPerQuery))
         {
-            sql.Append(i == 0 ? "" : ",").Append(ClickHouseSql.String(rows[i].EventId));
+            var sql = new StringBuilder($"SELECT event_id FROM {ClickHouseSql.Identifier(table)} WHERE ts >= ")
+                .Append(ClickHouseSql.Literal(chunk.Min(r => r.Ts))).Append(" AND ts <= ").Append(ClickHouseSql.Literal(chunk.Max(r => r.Ts)))
+                .Append(" AND event_id IN (");
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                sql.Append(i == 0 ? "" : ",").Append(ClickHouseSql.String(chunk[i].EventId));
+            }
+            foreach (var row in await _clickHouse.QueryAsync<StoredId>(sql.Append(')').ToString(), cancellationToken))
+            {
+                stored.Add(row.EventId);
+            }
         }
-        var stored = await _clickHouse.QueryAsync<StoredId>(sql.Append(')').ToString(), cancellationToken);
-        return stored.Select(s => s.EventId).ToHashSet(StringComparer.Ordinal);
+        return stored;
     }
 
     private sealed record StoredId(string EventId);
