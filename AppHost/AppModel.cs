@@ -63,6 +63,8 @@ public static class AppModel
             .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
             .WithEnvironment("InternalAuth__Token", internalToken)
             .WithReference(mcpDb).WaitFor(mcpDb)
+            .WithReference(redis).WaitFor(redis)
+            .WithReference(rabbitmq).WaitFor(rabbitmq)
             .WithReference(identity).WaitFor(identity)
             .WithReference(quota).WaitFor(quota);
 

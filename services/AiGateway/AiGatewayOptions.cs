@@ -26,13 +26,6 @@ public sealed class AiGatewayOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan UpstreamIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How long a key's principal is reused without asking Identity (changes and revocations drop it at once).</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
-    public TimeSpan KeyCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>How long a refusal is remembered (a key created a moment ago is not refused for long).</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
-    public TimeSpan RejectionCacheTtl { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How often the provider list is reloaded from Identity even without a change event.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]

@@ -12,6 +12,13 @@ public sealed class McpGatewayOptions
     /// </summary>
     public bool AllowPrivateNetworkUpstreams { get; set; }
 
+    /// <summary>Browser origins allowed to call /mcp (requests without an Origin header, i.e. non-browser clients, always may).</summary>
+    public string[] AllowedOrigins { get; set; } = [];
+
+    /// <summary>An MCP session unused this long is forgotten on every replica.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00")]
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
+
     [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
     public TimeSpan UpstreamHealthProbeInterval { get; set; } = TimeSpan.FromMinutes(1);
 }

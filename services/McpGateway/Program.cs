@@ -1,4 +1,7 @@
 using ThinkWatch.McpGateway.Extensions;
+using ThinkWatch.McpGateway.Mcp;
+using ThinkWatch.McpGateway.Servers;
+using ThinkWatch.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -8,5 +11,12 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.UseConsoleApi();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapConsoleApiDocs();
+app.MapServersApi();
+app.MapMcpGateway();
 
 app.Run();

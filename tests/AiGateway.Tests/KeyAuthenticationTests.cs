@@ -14,7 +14,7 @@ public sealed class KeyAuthenticationTests
     [SetUp]
     public async Task Start() =>
         // Far longer than any test: only Identity's event can drop a cached principal.
-        _gateway = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["AiGateway:KeyCacheTtl"] = "00:10:00" });
+        _gateway = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["ApiKeys:CacheTtl"] = "00:10:00" });
 
     [TearDown]
     public async Task Stop() => await _gateway.DisposeAsync();

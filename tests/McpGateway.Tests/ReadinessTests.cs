@@ -5,11 +5,16 @@ namespace ThinkWatch.McpGateway.Tests;
 [TestFixture]
 public sealed class ReadinessTests : ServiceReadinessTests<McpGatewayOptions>
 {
-    protected override IReadOnlyList<string> ReadyChecks => ["postgres", "migrations"];
-    protected override IReadOnlyList<(string, string)> Dependencies => [("postgres", "postgres")];
+    protected override IReadOnlyList<string> ReadyChecks => ["postgres", "migrations", "redis", "masstransit-bus"];
+    protected override IReadOnlyList<(string, string)> Dependencies => [("postgres", "postgres"), ("redis", "redis"), ("rabbitmq", "masstransit-bus")];
 
     protected override Dictionary<string, string?> Settings(string? down, int closedPort) => new()
     {
         ["ConnectionStrings:mcpgatewaydb"] = Infra.PostgresConnectionString(InfraEndpoints.UniqueName("mcp"), down == "postgres" ? closedPort : null),
+        ["ConnectionStrings:redis"] = Infra.RedisConnectionString(down == "redis" ? closedPort : null),
+        ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
+        ["services:identity:grpc:0"] = "http://127.0.0.1:1",
+        ["InternalAuth:Token"] = TestSecrets.InternalToken,
+        ["ConsoleAuth:SigningKey"] = TestSecrets.SigningKey,
     };
 }

@@ -36,6 +36,7 @@ public static class Extensions
 
         builder.Services.AddMemoryCache();
         builder.AddInternalGrpcClient<KeyService.KeyServiceClient>("identity");
+        builder.AddApiKeyValidation(Contracts.Common.V1.Surface.AiGateway);
         builder.Services.AddSingleton<KeyAuthenticator>();
         builder.AddInternalGrpcClient<ProviderVault.ProviderVaultClient>("identity");
         builder.Services.AddSingleton<ProviderCatalog>();
@@ -59,12 +60,12 @@ public static class Extensions
         builder.AddRabbitMqBus(BusName,
             bus =>
             {
-                bus.AddConsumer<KeyEventsConsumer>().ExcludeFromConfigureEndpoints();
+                bus.AddConsumer<ApiKeyEventsConsumer>().ExcludeFromConfigureEndpoints();
                 bus.AddConsumer<ProviderEventsConsumer>().ExcludeFromConfigureEndpoints();
             },
             (context, cfg) => cfg.ReceiveEndpoint(new TemporaryEndpointDefinition("aigateway"), e =>
             {
-                e.ConfigureConsumer<KeyEventsConsumer>(context);
+                e.ConfigureConsumer<ApiKeyEventsConsumer>(context);
                 e.ConfigureConsumer<ProviderEventsConsumer>(context);
             }));
         return builder;

@@ -111,9 +111,8 @@ public sealed class ModelManagement(NpgsqlDataSource dataSource, ProviderCatalog
     {
         var now = time.GetUtcNow();
         await outbox.AddAsync(new ConfigChanged(Guid.CreateVersion7(), now, "models", row.Id.ToString()), connection, tx, cancellationToken);
-        await outbox.AddAsync(new AdminActionRecorded(Guid.CreateVersion7(), now, System.Diagnostics.Activity.Current?.TraceId.ToString(),
-            actor.UserId.ToString(), action, "model", row.Id.ToString(), actor.ClientIp,
-            JsonSerializer.Serialize(new { row.Name, row.ProviderId, row.UpstreamModel, row.Priority, row.Weight })), connection, tx, cancellationToken);
+        await outbox.AddAdminActionAsync(actor, now, action, "model", row.Id.ToString(),
+            new { row.Name, row.ProviderId, row.UpstreamModel, row.Priority, row.Weight }, connection, tx, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         outbox.Flush();
         // This replica at once; the others on the event.

@@ -134,8 +134,7 @@ public sealed class ForwarderStore(NpgsqlDataSource dataSource, SecretBox box, E
     private async Task CommitAsync(ConsoleActor actor, string action, Guid id, ForwarderView details, NpgsqlConnection connection, NpgsqlTransaction tx,
         CancellationToken cancellationToken)
     {
-        await outbox.AddAsync(new AdminActionRecorded(Guid.CreateVersion7(), time.GetUtcNow(), System.Diagnostics.Activity.Current?.TraceId.ToString(),
-            actor.UserId.ToString(), action, "log_forwarder", id.ToString(), actor.ClientIp, JsonSerializer.Serialize(details)), connection, tx, cancellationToken);
+        await outbox.AddAdminActionAsync(actor, time.GetUtcNow(), action, "log_forwarder", id.ToString(), details, connection, tx, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         outbox.Flush();
     }

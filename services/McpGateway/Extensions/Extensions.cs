@@ -1,4 +1,12 @@
+using MassTransit;
+using ThinkWatch.Contracts.Common.V1;
+using ThinkWatch.Contracts.Events;
+using ThinkWatch.Contracts.Identity.V1;
 using ThinkWatch.Integrations;
+using ThinkWatch.McpGateway.Mcp;
+using ThinkWatch.McpGateway.Servers;
+using ThinkWatch.McpGateway.Upstream;
+using ThinkWatch.Security;
 
 namespace ThinkWatch.McpGateway.Extensions;
 
@@ -6,6 +14,7 @@ public static class Extensions
 {
     public const string DatabaseName = "mcpgatewaydb";
     public const string Schema = "mcp";
+    public const string BusName = "rabbitmq";
 
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
@@ -14,8 +23,27 @@ public static class Extensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        builder.AddNpgsqlDataSource(DatabaseName);
+        builder.AddNpgsqlDataSource(DatabaseName, Schema);
         builder.AddPostgresMigrations(Schema, typeof(Extensions).Assembly);
+        builder.AddRedisClient("redis");
+
+        builder.AddConsoleAuthentication();
+        builder.Services.AddAuthentication().AddMcpAuthentication();
+        builder.AddConsoleApi();
+
+        builder.AddInternalGrpcClient<KeyService.KeyServiceClient>("identity");
+        builder.AddApiKeyValidation(Surface.McpGateway);
+        builder.AddPostgresOutbox(typeof(AdminActionRecorded));
+        // Key events on a queue of this instance's own: every replica must drop its cached copies.
+        builder.AddRabbitMqBus(BusName,
+            bus => bus.AddConsumer<ApiKeyEventsConsumer>().ExcludeFromConfigureEndpoints(),
+            (context, cfg) => cfg.ReceiveEndpoint(new TemporaryEndpointDefinition("mcpgateway"), e => e.ConfigureConsumer<ApiKeyEventsConsumer>(context)));
+
+        builder.Services.AddSingleton<ServerStore>();
+        builder.Services.AddSingleton<ServerDirectory>();
+        builder.Services.AddSingleton<UpstreamClients>();
+        builder.Services.AddSingleton<Catalog>();
+        builder.Services.AddMcpGatewayServer();
         return builder;
     }
 }

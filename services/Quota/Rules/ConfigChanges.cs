@@ -17,8 +17,7 @@ public sealed class ConfigChanges(EventOutbox outbox, RuleBookCache cache, TimeP
     {
         var now = time.GetUtcNow();
         await outbox.AddAsync(new ConfigChanged(Guid.CreateVersion7(), now, area, targetId), connection, tx, cancellationToken);
-        await outbox.AddAsync(new AdminActionRecorded(Guid.CreateVersion7(), now, System.Diagnostics.Activity.Current?.TraceId.ToString(),
-            actor.UserId.ToString(), action, targetKind, targetId, actor.ClientIp, JsonSerializer.Serialize(details)), connection, tx, cancellationToken);
+        await outbox.AddAdminActionAsync(actor, now, action, targetKind, targetId, details!, connection, tx, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         outbox.Flush();
         // This replica at once; the others on the event.
