@@ -38,11 +38,18 @@ public sealed class EventOutbox(IReadOnlyCollection<Type> messageTypes)
     /// <summary>Wakes the publisher: committed events go out now rather than at the next sweep.</summary>
     public void Flush() => _signal.Release();
 
-    /// <summary>The admin audit record of a console change, in the change's transaction: who (<paramref name="actor"/>), what, on which target, with what details.</summary>
-    public Task AddAdminActionAsync(Security.ConsoleActor actor, DateTimeOffset at, string action, string targetKind, string? targetId, object details,
-        DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
-        AddAsync(new Contracts.Events.AdminActionRecorded(Guid.CreateVersion7(), at, System.Diagnostics.Activity.Current?.TraceId.ToString(), actor.UserId.ToString(),
+    /// <summary>
+    /// Commits a console change with its admin audit record — who (<paramref name="actor"/>), what, on which target, with what
+    /// details — added to the change's transaction, then publishes it.
+    /// </summary>
+    public async Task CommitAuditedAsync(Security.ConsoleActor actor, DateTimeOffset at, string action, string targetKind, string? targetId, object details,
+        DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        await AddAsync(new Contracts.Events.AdminActionRecorded(Guid.CreateVersion7(), at, System.Diagnostics.Activity.Current?.TraceId.ToString(), actor.UserId.ToString(),
             action, targetKind, targetId, actor.ClientIp, System.Text.Json.JsonSerializer.Serialize(details)), connection, transaction, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        Flush();
+    }
 
     internal Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
 

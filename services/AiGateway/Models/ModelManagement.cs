@@ -111,10 +111,8 @@ public sealed class ModelManagement(NpgsqlDataSource dataSource, ProviderCatalog
     {
         var now = time.GetUtcNow();
         await outbox.AddAsync(new ConfigChanged(Guid.CreateVersion7(), now, "models", row.Id.ToString()), connection, tx, cancellationToken);
-        await outbox.AddAdminActionAsync(actor, now, action, "model", row.Id.ToString(),
+        await outbox.CommitAuditedAsync(actor, now, action, "model", row.Id.ToString(),
             new { row.Name, row.ProviderId, row.UpstreamModel, row.Priority, row.Weight }, connection, tx, cancellationToken);
-        await tx.CommitAsync(cancellationToken);
-        outbox.Flush();
         // This replica at once; the others on the event.
         catalog.Invalidate();
         return new Outcome<ModelView>.Done(View(row, known));

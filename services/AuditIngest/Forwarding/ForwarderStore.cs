@@ -134,9 +134,7 @@ public sealed class ForwarderStore(NpgsqlDataSource dataSource, SecretBox box, E
     private async Task CommitAsync(ConsoleActor actor, string action, Guid id, ForwarderView details, NpgsqlConnection connection, NpgsqlTransaction tx,
         CancellationToken cancellationToken)
     {
-        await outbox.AddAdminActionAsync(actor, time.GetUtcNow(), action, "log_forwarder", id.ToString(), details, connection, tx, cancellationToken);
-        await tx.CommitAsync(cancellationToken);
-        outbox.Flush();
+        await outbox.CommitAuditedAsync(actor, time.GetUtcNow(), action, "log_forwarder", id.ToString(), details, connection, tx, cancellationToken);
     }
 
     public async Task AddDeadLetterAsync(Guid forwarderId, string eventKind, string eventsJson, int eventCount, int attempts, string error,

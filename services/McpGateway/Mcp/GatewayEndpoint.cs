@@ -56,16 +56,14 @@ public static class GatewayEndpoint
                     && !http.RequestServices.GetRequiredService<IOptions<McpGatewayOptions>>().Value.AllowedOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase))
                 {
                     // DNS rebinding defence (spec: servers MUST validate Origin).
-                    return Results.Json(new { jsonrpc = "2.0", id = (object?)null, error = new { code = -32000, message = $"Origin '{origin}' is not allowed." } },
-                        statusCode: StatusCodes.Status403Forbidden);
+                    return JsonRpcErrors.Result(StatusCodes.Status403Forbidden, JsonRpcErrors.Forbidden, $"Origin '{origin}' is not allowed.");
                 }
                 var sessions = http.RequestServices.GetRequiredService<RedisSessions>();
                 var id = http.Request.Headers[SessionIdHeader].ToString();
                 if (id.Length > 0 && !await sessions.TouchAsync(id))
                 {
                     // Ended (DELETE) or expired on any replica: gone here too, even if this replica still holds it in memory.
-                    return Results.Json(new { jsonrpc = "2.0", id = (object?)null, error = new { code = -32001, message = "Session not found" } },
-                        statusCode: StatusCodes.Status404NotFound);
+                    return JsonRpcErrors.Result(StatusCodes.Status404NotFound, JsonRpcErrors.Unauthorized, "Session not found");
                 }
                 var result = await next(context);
                 if (id.Length > 0 && HttpMethods.IsDelete(http.Request.Method) && http.Response.StatusCode < 300)

@@ -80,7 +80,7 @@ public sealed class McpKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> o
         {
             Response.Headers.WWWAuthenticate = "Bearer realm=\"thinkwatch\"";
         }
-        return Response.WriteAsJsonAsync(new { jsonrpc = "2.0", id = (object?)null, error = new { code = -32001, message } });
+        return Response.WriteAsJsonAsync(JsonRpcErrors.Body(JsonRpcErrors.Unauthorized, message));
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) => HandleChallengeAsync(properties);

@@ -74,9 +74,8 @@ public sealed class ServerStore(NpgsqlDataSource dataSource, EventOutbox outbox,
         {
             return new Outcome<McpServer>.Invalid(new() { ["name"] = [$"A server named '{row.Name}' exists already."] });
         }
-        await AuditAsync(actor, "mcp_server.create", row.Id, new { row.Name, row.Url, row.Transport, row.AuthMode }, connection, tx, cancellationToken);
-        await tx.CommitAsync(cancellationToken);
-        outbox.Flush();
+        await outbox.CommitAuditedAsync(actor, time.GetUtcNow(), "mcp_server.create", "mcp_server", row.Id.ToString(),
+            new { row.Name, row.Url, row.Transport, row.AuthMode }, connection, tx, cancellationToken);
         return new Outcome<McpServer>.Done(row.ToServer());
     }
 
@@ -90,9 +89,7 @@ public sealed class ServerStore(NpgsqlDataSource dataSource, EventOutbox outbox,
         {
             return new Outcome<McpServer>.NotFound();
         }
-        await AuditAsync(actor, "mcp_server.delete", id, new { row.Name }, connection, tx, cancellationToken);
-        await tx.CommitAsync(cancellationToken);
-        outbox.Flush();
+        await outbox.CommitAuditedAsync(actor, time.GetUtcNow(), "mcp_server.delete", "mcp_server", id.ToString(), new { row.Name }, connection, tx, cancellationToken);
         return new Outcome<McpServer>.Done(row.ToServer());
     }
 
@@ -104,8 +101,4 @@ public sealed class ServerStore(NpgsqlDataSource dataSource, EventOutbox outbox,
             "UPDATE servers SET status = @status, status_detail = @detail, checked_at = @now WHERE id = @id",
             new { id, status, detail, now = time.GetUtcNow().UtcDateTime }, cancellationToken: cancellationToken));
     }
-
-    private Task AuditAsync(ConsoleActor actor, string action, Guid target, object details, NpgsqlConnection connection, NpgsqlTransaction tx,
-        CancellationToken cancellationToken) =>
-        outbox.AddAdminActionAsync(actor, time.GetUtcNow(), action, "mcp_server", target.ToString(), details, connection, tx, cancellationToken);
 }

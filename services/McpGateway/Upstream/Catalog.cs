@@ -116,52 +116,28 @@ public sealed partial class Catalog(ServerDirectory servers, UpstreamClients cli
         return [.. parts.SelectMany(p => p)];
     }
 
-    private static Tool Namespaced(McpServer server, Tool tool) => new()
-    {
-        Name = server.Name + Separator + tool.Name,
-        Title = tool.Title,
-        Description = tool.Description,
-        InputSchema = tool.InputSchema,
-        OutputSchema = tool.OutputSchema,
-        Annotations = tool.Annotations,
-        Icons = tool.Icons,
-        Meta = WithServer(tool.Meta, server),
-    };
+    // Copies through the SDK's own serialisation: every field the upstream sent is passed on, including ones named in later
+    // protocol revisions; the client's listing objects themselves are left untouched (the client may keep them).
+    private static Tool Namespaced(McpServer server, Tool tool) =>
+        Copy(tool, t => (t.Name, t.Meta) = (NameOf(server, tool.Name), WithServer(tool.Meta, server)));
 
-    private static Prompt Namespaced(McpServer server, Prompt prompt) => new()
-    {
-        Name = server.Name + Separator + prompt.Name,
-        Title = prompt.Title,
-        Description = prompt.Description,
-        Arguments = prompt.Arguments,
-        Icons = prompt.Icons,
-        Meta = WithServer(prompt.Meta, server),
-    };
+    private static Prompt Namespaced(McpServer server, Prompt prompt) =>
+        Copy(prompt, p => (p.Name, p.Meta) = (NameOf(server, prompt.Name), WithServer(prompt.Meta, server)));
 
-    private static Resource Rewritten(McpServer server, Resource resource) => new()
-    {
-        Uri = Prefix(server, resource.Uri),
-        Name = server.Name + Separator + resource.Name,
-        Title = resource.Title,
-        Description = resource.Description,
-        MimeType = resource.MimeType,
-        Size = resource.Size,
-        Annotations = resource.Annotations,
-        Icons = resource.Icons,
-        Meta = WithServer(resource.Meta, server),
-    };
+    private static Resource Rewritten(McpServer server, Resource resource) =>
+        Copy(resource, r => (r.Uri, r.Name, r.Meta) = (Prefix(server, resource.Uri), NameOf(server, resource.Name), WithServer(resource.Meta, server)));
 
-    private static ResourceTemplate Rewritten(McpServer server, ResourceTemplate template) => new()
+    private static ResourceTemplate Rewritten(McpServer server, ResourceTemplate template) =>
+        Copy(template, t => (t.UriTemplate, t.Name, t.Meta) = (Prefix(server, template.UriTemplate), NameOf(server, template.Name), WithServer(template.Meta, server)));
+
+    private static T Copy<T>(T item, Action<T> rename)
     {
-        UriTemplate = Prefix(server, template.UriTemplate),
-        Name = server.Name + Separator + template.Name,
-        Title = template.Title,
-        Description = template.Description,
-        MimeType = template.MimeType,
-        Annotations = template.Annotations,
-        Icons = template.Icons,
-        Meta = WithServer(template.Meta, server),
-    };
+        var copy = JsonSerializer.Deserialize<T>(JsonSerializer.SerializeToElement(item, McpJsonUtilities.DefaultOptions), McpJsonUtilities.DefaultOptions)!;
+        rename(copy);
+        return copy;
+    }
+
+    private static string NameOf(McpServer server, string name) => server.Name + Separator + name;
 
     private static string Prefix(McpServer server, string uri) => server.Name + "+" + uri;
 

@@ -17,9 +17,7 @@ public sealed class ConfigChanges(EventOutbox outbox, RuleBookCache cache, TimeP
     {
         var now = time.GetUtcNow();
         await outbox.AddAsync(new ConfigChanged(Guid.CreateVersion7(), now, area, targetId), connection, tx, cancellationToken);
-        await outbox.AddAdminActionAsync(actor, now, action, targetKind, targetId, details!, connection, tx, cancellationToken);
-        await tx.CommitAsync(cancellationToken);
-        outbox.Flush();
+        await outbox.CommitAuditedAsync(actor, now, action, targetKind, targetId, details!, connection, tx, cancellationToken);
         // This replica at once; the others on the event.
         cache.Invalidate();
     }
