@@ -43,8 +43,7 @@ public sealed class GatewayHost : IAsyncDisposable
         await gateway.AddProviderAsync("anthropic-main", "anthropic", gateway.Upstream.BaseAddress.ToString().TrimEnd('/'), AnthropicUpstreamKey);
         (_, gateway.Key) = await gateway.CreateKeyAsync(["*"]);
 
-        var port = ServiceReadinessTests<AiGatewayOptions>.ClosedPort();
-        gateway._host = new ServiceHost<AiGatewayOptions>(new Dictionary<string, string?>
+        (gateway._host, gateway.Address) = await ServiceHost<AiGatewayOptions>.StartOnLoopbackAsync(new Dictionary<string, string?>
         {
             ["ConnectionStrings:aigatewaydb"] = infra.PostgresConnectionString(InfraEndpoints.UniqueName("gateway")),
             ["ConnectionStrings:rabbitmq"] = infra.RabbitMqUri(),
@@ -56,12 +55,6 @@ public sealed class GatewayHost : IAsyncDisposable
             ["InternalAuth:Token"] = IdentityHost.InternalToken,
             ["ConsoleAuth:SigningKey"] = IdentityHost.SigningKey,
         }.Concat(settings ?? new Dictionary<string, string?>()).ToDictionary());
-        gateway._host.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
-        _ = gateway._host.Services;
-        gateway.Address = new Uri($"http://127.0.0.1:{port}/");
-        using var http = gateway.Http();
-        var (status, body) = await ServiceHost<AiGatewayOptions>.WaitForReadyAsync(http, TimeSpan.FromSeconds(60));
-        Assert.That(status, Is.EqualTo(200), body);
         return gateway;
     }
 

@@ -1,10 +1,7 @@
 using System.ComponentModel;
 using Description = System.ComponentModel.DescriptionAttribute;
-using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using ThinkWatch.Testing;
@@ -26,20 +23,16 @@ public sealed class FakeMcpServer : IAsyncDisposable
 
     public static async Task<FakeMcpServer> StartAsync(string name)
     {
-        var port = LoopbackPorts.Closed();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
-        builder.Services.AddSingleton(new CallCounter(name));
-        builder.Services.AddMcpServer(o => o.ServerInfo = new Implementation { Name = name, Version = "1.0" })
-            .WithHttpTransport()
-            .WithTools<Tools>()
-            .WithResources<Resources>()
-            .WithPrompts<Prompts>();
-        var app = builder.Build();
-        app.MapMcp("/mcp");
-        await app.StartAsync();
-        return new FakeMcpServer(app, name, new Uri($"http://127.0.0.1:{port}/mcp"));
+        var (app, address) = await LoopbackServer.StartAsync(app => app.MapMcp("/mcp"), services =>
+        {
+            services.AddSingleton(new CallCounter(name));
+            services.AddMcpServer(o => o.ServerInfo = new Implementation { Name = name, Version = "1.0" })
+                .WithHttpTransport()
+                .WithTools<Tools>()
+                .WithResources<Resources>()
+                .WithPrompts<Prompts>();
+        });
+        return new FakeMcpServer(app, name, new Uri(address, "mcp"));
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();

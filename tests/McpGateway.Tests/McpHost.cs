@@ -1,7 +1,5 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting;
 using ModelContextProtocol.Client;
 using ThinkWatch.AiGateway;
 using ThinkWatch.Identity.Testing;
@@ -104,15 +102,8 @@ public sealed class McpHost : IAsyncDisposable
 
     private async Task<Uri> StartServiceAsync<TOptions>(Dictionary<string, string?> settings) where TOptions : class
     {
-        var port = LoopbackPorts.Closed();
-        var service = new ServiceHost<TOptions>(settings);
-        service.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
-        _ = service.Services;
+        var (service, address) = await ServiceHost<TOptions>.StartOnLoopbackAsync(settings);
         _owned.Add(service);
-        var address = new Uri($"http://127.0.0.1:{port}/");
-        using var http = new HttpClient { BaseAddress = address };
-        var (status, body) = await ServiceHost<TOptions>.WaitForReadyAsync(http, TimeSpan.FromSeconds(60));
-        Assert.That(status, Is.EqualTo(200), body);
         return address;
     }
 

@@ -27,6 +27,24 @@ public sealed class ServiceHost<TEntryPoint>(IReadOnlyDictionary<string, string?
         }
     }
 
+    /// <summary>
+    /// The service on real sockets (Kestrel on 127.0.0.1 and a free port, for other services and SDK clients to reach),
+    /// started and ready (the test fails if it is not within a minute). The caller disposes the host.
+    /// </summary>
+    public static async Task<(ServiceHost<TEntryPoint> Host, Uri Address)> StartOnLoopbackAsync(IReadOnlyDictionary<string, string?> settings,
+        Action<IServiceCollection>? services = null)
+    {
+        var port = LoopbackPorts.Closed();
+        var host = new ServiceHost<TEntryPoint>(settings, services);
+        host.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
+        _ = host.Services; // starts the server
+        var address = new Uri($"http://127.0.0.1:{port}/");
+        using var http = new HttpClient { BaseAddress = address };
+        var (status, body) = await WaitForReadyAsync(http, TimeSpan.FromSeconds(60));
+        NUnit.Framework.Assert.That(status, NUnit.Framework.Is.EqualTo(200), body);
+        return (host, address);
+    }
+
     /// <summary>Polls /health/ready until it answers 200 or the time is up; returns the last answer.</summary>
     public async Task<(int Status, string Body)> WaitForReadyAsync(TimeSpan timeout)
     {
