@@ -25,6 +25,10 @@ public sealed class SpoolOptions
 
     public SpoolFullPolicy FullPolicy { get; set; } = SpoolFullPolicy.DropOldest;
 
+    /// <summary>A batch not published within this is a stall (see <see cref="EventSpoolPublisher"/>).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>A full spool is reported at most this often (every lost event is counted).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan FullLogInterval { get; set; } = TimeSpan.FromMinutes(1);
@@ -104,14 +108,22 @@ public sealed partial class EventSpool : IDisposable
     private static partial void LogFull(ILogger logger, long depth, long dropped, SpoolFullPolicy policy);
 }
 
-/// <summary>Publishes spooled events in order, a batch at a time; a failed batch is read again after a pause.</summary>
-public sealed partial class EventSpoolPublisher(EventSpool spool, IBus bus, TimeProvider time, ILogger<EventSpoolPublisher> logger) : BackgroundService
+/// <summary>
+/// Publishes spooled events in order, a batch at a time; a failed batch is read again after a pause. A batch that is not
+/// published within <see cref="SpoolOptions.PublishTimeout"/> is a stall: RabbitMQ.Client 7 can leave a channel with publisher confirms hung
+/// after the broker restarts, every publish on it waiting while the connection is back (rabbitmq-dotnet-client #1928/#1930).
+/// After <see cref="RestartAfterStalls"/> stalls in a row the bus is restarted, which opens fresh connections and channels and
+/// empties MassTransit's endpoint caches.
+/// </summary>
+public sealed partial class EventSpoolPublisher(EventSpool spool, IBusControl bus, IOptions<SpoolOptions> options, TimeProvider time,
+    ILogger<EventSpoolPublisher> logger) : BackgroundService
 {
     public const int BatchSize = 256;
+    public const int RestartAfterStalls = 2;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var failures = 0;
+        var (failures, stalls) = (0, 0);
         while (!stoppingToken.IsCancellationRequested)
         {
             var batch = await spool.Spool.ReadAsync(BatchSize, TimeSpan.FromSeconds(1), stoppingToken);
@@ -119,10 +131,10 @@ public sealed partial class EventSpoolPublisher(EventSpool spool, IBus bus, Time
             {
                 continue;
             }
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                timeout.CancelAfter(options.Value.PublishTimeout);
                 foreach (var record in batch.Records)
                 {
                     if (spool.Open(record) is var (message, type))
@@ -131,21 +143,55 @@ public sealed partial class EventSpoolPublisher(EventSpool spool, IBus bus, Time
                     }
                 }
                 spool.Spool.Acknowledge(batch.Next);
-                failures = 0;
+                (failures, stalls) = (0, 0);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 spool.Spool.Rewind();
                 failures++;
+                stalls = timeout.IsCancellationRequested ? stalls + 1 : 0;
                 LogPublishFailed(logger, batch.Records.Count, spool.Spool.Depth, ex.GetType().Name, ex.Message);
+                if (stalls >= RestartAfterStalls)
+                {
+                    stalls = 0;
+                    await RestartBusAsync(stoppingToken);
+                }
                 // 0.5 s, 1 s, 2 s … up to 30 s between attempts while the broker is away.
                 await Task.Delay(Backoff.Exponential(failures, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30)), time, stoppingToken);
             }
         }
     }
 
+    private async Task RestartBusAsync(CancellationToken stoppingToken)
+    {
+        LogRestartingBus(logger, RestartAfterStalls);
+        await StepAsync("stop", TimeSpan.FromSeconds(10), bus.StopAsync, stoppingToken);
+        // If it does not start (the broker is away again), publishes fail and a later stall restarts it again.
+        await StepAsync("start", TimeSpan.FromSeconds(30), bus.StartAsync, stoppingToken);
+    }
+
+    private async Task StepAsync(string step, TimeSpan limit, Func<CancellationToken, Task> action, CancellationToken stoppingToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            timeout.CancelAfter(limit);
+            await action(timeout.Token);
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            LogRestartFailed(logger, step, ex.GetType().Name, ex.Message);
+        }
+    }
+
     [LoggerMessage(EventId = 1032, Level = LogLevel.Warning, Message = "Publishing {Count} spooled events failed ({Depth} waiting): {Error}: {Reason}; retrying")]
     private static partial void LogPublishFailed(ILogger logger, int count, long depth, string error, string reason);
+
+    [LoggerMessage(EventId = 1033, Level = LogLevel.Warning, Message = "Publishing stalled {Stalls} times in a row; restarting the bus for fresh connections")]
+    private static partial void LogRestartingBus(ILogger logger, int stalls);
+
+    [LoggerMessage(EventId = 1034, Level = LogLevel.Error, Message = "Restarting the bus failed to {Step}: {Error}: {Reason}")]
+    private static partial void LogRestartFailed(ILogger logger, string step, string error, string reason);
 }
 
 public static class EventSpoolExtensions

@@ -51,6 +51,23 @@ public sealed class EventOutbox(IReadOnlyCollection<Type> messageTypes)
         Flush();
     }
 
+    /// <summary>
+    /// Deletes one row (<paramref name="deleteReturning"/>: DELETE … RETURNING its columns) and commits that with its admin audit
+    /// record; the deleted row, or null when there was none (nothing is recorded then).
+    /// </summary>
+    public async Task<T?> DeleteAuditedAsync<T>(NpgsqlDataSource dataSource, Security.ConsoleActor actor, DateTimeOffset at, string deleteReturning, object parameters,
+        string action, string targetKind, string targetId, Func<T, object> details, CancellationToken cancellationToken) where T : class
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<T>(new CommandDefinition(deleteReturning, parameters, tx, cancellationToken: cancellationToken));
+        if (row is not null)
+        {
+            await CommitAuditedAsync(actor, at, action, targetKind, targetId, details(row), connection, tx, cancellationToken);
+        }
+        return row;
+    }
+
     internal Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
 
     internal object? Deserialize(string type, string body, out Type? messageType) =>

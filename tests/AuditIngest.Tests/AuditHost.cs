@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ThinkWatch.ClickHouse;
 using ThinkWatch.Testing;
 
@@ -34,8 +35,18 @@ public sealed class AuditHost : IAsyncDisposable
             settings[key] = value;
         }
         _time = time;
-        _host = new ServiceHost<AuditIngestOptions>(settings, time is null ? null : services => services.AddSingleton(time));
+        _host = new ServiceHost<AuditIngestOptions>(settings, services =>
+        {
+            services.AddLogging(logging => logging.AddProvider(Logs));
+            if (time is not null)
+            {
+                services.AddSingleton(time);
+            }
+        });
     }
+
+    /// <summary>The service's last warnings, for failing assertions to show.</summary>
+    public RecentLogs Logs { get; } = new();
 
     public IServiceProvider Services => _host.Services;
 

@@ -41,9 +41,12 @@ public sealed class FaultTests
 
     private static string Where(string user) => $"FROM usage_events WHERE user_id = '{user}'";
 
-    private async Task AssertExactlyOnceAsync(string user, int expected, TimeSpan timeout)
+    private async Task AssertExactlyOnceAsync(string user, int expected, TimeSpan timeout, IHost? producer = null)
     {
-        Assert.That(await _audit.WaitForCountAsync($"SELECT count() {Where(user)}", expected, timeout), Is.EqualTo(expected), "every event arrived");
+        var arrived = await _audit.WaitForCountAsync($"SELECT count() {Where(user)}", expected, timeout);
+        Assert.That(arrived, Is.EqualTo(expected), () => producer is null ? "every event arrived"
+            : $"every event arrived; {producer.Services.GetRequiredService<EventSpool>().Depth} still in the producer's spool; its warnings:{Environment.NewLine}"
+              + producer.Services.GetRequiredService<RecentLogs>() + $"{Environment.NewLine}AuditIngest's warnings:{Environment.NewLine}{_audit.Logs}");
         await Task.Delay(1000); // a redelivered batch would land now
         Assert.That(await _audit.CountAsync($"SELECT count() {Where(user)}"), Is.EqualTo(expected), "no event twice");
         Assert.That(await _audit.CountAsync($"SELECT uniqExact(event_id) {Where(user)}"), Is.EqualTo(expected));
@@ -77,7 +80,7 @@ public sealed class FaultTests
         await _infra.StartAsync("rabbitmq");
         await ProduceAsync(500);
 
-        await AssertExactlyOnceAsync(user, sent, TimeSpan.FromSeconds(120));
+        await AssertExactlyOnceAsync(user, sent, TimeSpan.FromSeconds(120), producer);
         await producer.StopAsync();
     }
 

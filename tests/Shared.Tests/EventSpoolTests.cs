@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using ThinkWatch.Integrations;
 using ThinkWatch.Testing;
 
@@ -49,5 +51,113 @@ public sealed class EventSpoolTests
 
         Assert.That(arrived, Is.EqualTo(Enumerable.Range(0, 50)), "every event, in order, once");
         Directory.Delete(spool, recursive: true);
+    }
+}
+
+/// <summary>What the stall recovery relies on: MassTransit's bus, as the services register it, publishes again after a restart.</summary>
+[TestFixture]
+public sealed class BusRestartTests
+{
+    [Test]
+    public async Task The_bus_publishes_spooled_events_again_after_it_was_stopped_and_started()
+    {
+        var infra = await TestInfrastructure.EnsureStartedAsync();
+        await using var probe = await BusProbe<SpooledTestEvent>.StartAsync(infra.RabbitMqUri());
+        using var producer = SpoolingProducer.Build(infra.RabbitMqUri(), Path.Combine(Path.GetTempPath(), "thinkwatch-spool-tests", Guid.NewGuid().ToString("N")),
+            typeof(SpooledTestEvent));
+        await producer.StartAsync();
+        var spool = producer.Services.GetRequiredService<EventSpool>();
+        var bus = producer.Services.GetRequiredService<MassTransit.IBusControl>();
+        var run = Guid.NewGuid();
+
+        spool.Enqueue(new SpooledTestEvent(run, 0));
+        await probe.WaitAsync(e => e.RunId == run && e.Sequence == 0, TimeSpan.FromSeconds(30));
+        using (var restart = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            await bus.StopAsync(restart.Token);
+            await bus.StartAsync(restart.Token);
+        }
+        spool.Enqueue(new SpooledTestEvent(run, 1));
+        var (after, _) = await probe.WaitAsync(e => e.RunId == run && e.Sequence == 1, TimeSpan.FromSeconds(30));
+        await producer.StopAsync();
+
+        Assert.That(after.Sequence, Is.EqualTo(1));
+    }
+}
+
+/// <summary>A publisher whose publishes hang until the bus is restarted, as RabbitMQ.Client 7 channels can after a broker restart.</summary>
+[TestFixture]
+public sealed class EventSpoolStallTests
+{
+    [Test]
+    public async Task Publishes_that_stall_get_the_bus_restarted_and_the_events_through_in_order()
+    {
+        var bus = System.Reflection.DispatchProxy.Create<MassTransit.IBusControl, StallingBus>();
+        var stalling = (StallingBus)(object)bus;
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Spool:Directory"] = Path.Combine(Path.GetTempPath(), "thinkwatch-spool-tests", Guid.NewGuid().ToString("N")),
+            ["Spool:PublishTimeout"] = "00:00:00.300",
+        });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddMetrics();
+        builder.Services.AddSingleton(bus);
+        builder.AddEventSpool(typeof(SpooledTestEvent));
+        using var host = builder.Build();
+        await host.StartAsync();
+        var run = Guid.NewGuid();
+        var spool = host.Services.GetRequiredService<EventSpool>();
+        for (var i = 0; i < 3; i++)
+        {
+            spool.Enqueue(new SpooledTestEvent(run, i));
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (stalling.Published.Count < 3 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        await host.StopAsync();
+
+        Assert.That((stalling.Stops, stalling.Starts), Is.EqualTo((1, 1)), "restarted once, after two stalls in a row");
+        Assert.That(stalling.Published.Select(e => ((SpooledTestEvent)e).Sequence), Is.EqualTo(new[] { 0, 1, 2 }), "then everything, in order, once");
+        Assert.That(spool.Depth, Is.Zero);
+    }
+
+    public class StallingBus : System.Reflection.DispatchProxy
+    {
+        private volatile bool _restarted;
+        public int Stops;
+        public int Starts;
+        public System.Collections.Concurrent.ConcurrentQueue<object> Published { get; } = new();
+
+        protected override object? Invoke(System.Reflection.MethodInfo? method, object?[]? args) => method!.Name switch
+        {
+            "Publish" when args is [{ } message, Type, CancellationToken token] => _restarted ? Record(message) : Task.Delay(Timeout.Infinite, token),
+            "StopAsync" => Count(ref Stops),
+            "StartAsync" => Start(),
+            _ => throw new NotSupportedException(method.Name),
+        };
+
+        private Task Record(object message)
+        {
+            Published.Enqueue(message);
+            return Task.CompletedTask;
+        }
+
+        private static Task Count(ref int counter)
+        {
+            Interlocked.Increment(ref counter);
+            return Task.CompletedTask;
+        }
+
+        private Task<MassTransit.BusHandle> Start()
+        {
+            Interlocked.Increment(ref Starts);
+            _restarted = true;
+            return Task.FromResult<MassTransit.BusHandle>(null!);
+        }
     }
 }

@@ -18,6 +18,10 @@ public static class SpoolingProducer
             ["Spool:Directory"] = spoolDirectory,
         });
         builder.Logging.ClearProviders();
+        // Warnings kept for a failing test to show (publish failures, MassTransit's connection trouble).
+        var logs = new RecentLogs();
+        builder.Logging.AddProvider(logs);
+        builder.Services.AddSingleton(logs);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddMetrics();
         builder.AddRabbitMqBus("rabbitmq");

@@ -118,17 +118,9 @@ public sealed class ForwarderStore(NpgsqlDataSource dataSource, SecretBox box, E
 
     public async Task<Outcome<ForwarderView>> DeleteAsync(ConsoleActor actor, Guid id, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
-            $"DELETE FROM log_forwarders WHERE id = @id RETURNING {Columns}", new { id }, tx, cancellationToken: cancellationToken));
-        if (row is null)
-        {
-            return new Outcome<ForwarderView>.NotFound();
-        }
-        var view = View(row, 0);
-        await CommitAsync(actor, "log_forwarder.delete", id, view, connection, tx, cancellationToken);
-        return new Outcome<ForwarderView>.Done(view);
+        var row = await outbox.DeleteAuditedAsync<Row>(dataSource, actor, time.GetUtcNow(), $"DELETE FROM log_forwarders WHERE id = @id RETURNING {Columns}",
+            new { id }, "log_forwarder.delete", "log_forwarder", id.ToString(), r => View(r, 0), cancellationToken);
+        return row is null ? new Outcome<ForwarderView>.NotFound() : new Outcome<ForwarderView>.Done(View(row, 0));
     }
 
     private async Task CommitAsync(ConsoleActor actor, string action, Guid id, ForwarderView details, NpgsqlConnection connection, NpgsqlTransaction tx,
