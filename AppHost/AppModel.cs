@@ -23,7 +23,7 @@ public static class AppModel
         var clickhouse = builder.AddClickHouse("clickhouse", port: 18123, database: "thinkwatch");
         // Identity signs console access tokens with it; every service validates them locally.
         var consoleSigningKey = builder.AddParameter("console-signing-key");
-        // Encrypts provider credentials in Identity's vault and forwarders' signing secrets (AES-256-GCM); losing it loses them.
+        // Encrypts provider credentials in Identity's vault, forwarders' signing secrets and users' MCP credentials (AES-256-GCM); losing it loses them.
         var vaultKey = builder.AddParameter("vault-key");
         // Carried by service-to-service gRPC calls (key validation, provider credentials, quota).
         var internalToken = builder.AddParameter("internal-token");
@@ -62,6 +62,7 @@ public static class AppModel
             .WithHttpEndpoint(port: 13130)
             .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
             .WithEnvironment("InternalAuth__Token", internalToken)
+            .WithEnvironment("Vault__Keys__1", vaultKey)
             .WithReference(mcpDb).WaitFor(mcpDb)
             .WithReference(redis).WaitFor(redis)
             .WithReference(rabbitmq).WaitFor(rabbitmq)

@@ -1,15 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using ThinkWatch.Integrations;
 
 namespace ThinkWatch.AiGateway;
-
-/// <summary>What the gateway does when the Quota service itself cannot be reached.</summary>
-public enum QuotaUnreachable
-{
-    /// <summary>Admit (logged): an outage of the limiter does not stop model traffic.</summary>
-    Open,
-    /// <summary>Refuse with 429 rate_limiter_unavailable.</summary>
-    Closed,
-}
 
 public sealed class AiGatewayOptions
 {

@@ -1,4 +1,7 @@
+using ThinkWatch.McpGateway.Access;
+using ThinkWatch.McpGateway.Credentials;
 using ThinkWatch.McpGateway.Extensions;
+using ThinkWatch.McpGateway.OAuth;
 using ThinkWatch.McpGateway.Mcp;
 using ThinkWatch.McpGateway.Servers;
 using ThinkWatch.Security;
@@ -17,6 +20,10 @@ app.UseAuthorization();
 
 app.MapConsoleApiDocs();
 app.MapServersApi();
+app.MapTemplatesApi();
+app.MapGrantsApi();
+app.MapConnectionsApi();
+app.MapOAuthApi();
 app.MapMcpGateway();
 
 app.Run();

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using ThinkWatch.AiGateway.Conversion;
 using ThinkWatch.AiGateway.Keys;
 using ThinkWatch.AiGateway.Streaming;
+using ThinkWatch.Security;
 
 namespace ThinkWatch.AiGateway.Tests;
 
@@ -140,5 +141,5 @@ public sealed class ConversionTests
     [TestCase("gpt-4o", "gpt-4o-mini", false)]
     [TestCase("a*a", "a", false)]
     public void Model_patterns(string pattern, string model, bool allowed) =>
-        Assert.That(ModelPatterns.Matches(pattern, model), Is.EqualTo(allowed));
+        Assert.That(NamePatterns.Matches(pattern, model), Is.EqualTo(allowed));
 }

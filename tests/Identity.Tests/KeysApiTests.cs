@@ -57,6 +57,28 @@ public sealed class KeysApiTests : SignedInFixture
     }
 
     [Test]
+    public async Task A_key_pinned_to_an_mcp_account_label_carries_it_through_rotation_until_unpinned()
+    {
+        var (bad, badBody) = await Send(Root, "POST", "/api/keys", new { name = "agent", surfaces = new[] { "ai_gateway", "mcp_gateway" }, mcpAccountLabel = "Work Account" });
+        var (id, secret) = await CreateKey(Root, new { name = "agent", surfaces = new[] { "ai_gateway", "mcp_gateway" }, mcpAccountLabel = "work" });
+
+        var pinned = await Validate(secret);
+        var (_, rotated) = await Send(Root, "POST", $"/api/keys/{id}/rotate", new { graceHours = 1 });
+        var newId = rotated.GetProperty("key").GetProperty("id").GetGuid();
+        var afterRotation = await Validate(rotated.GetProperty("secret").GetString()!);
+        var (_, unpinnedView) = await Send(Root, "PATCH", $"/api/keys/{newId}", new { mcpAccountLabel = "" });
+        var unpinned = await Validate(rotated.GetProperty("secret").GetString()!);
+
+        Assert.That(bad, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(badBody.GetProperty("errors").TryGetProperty("mcpAccountLabel", out _), Is.True, badBody.ToString());
+        Assert.That(pinned.Principal.McpAccountLabel, Is.EqualTo("work"));
+        Assert.That(rotated.GetProperty("key").GetProperty("mcpAccountLabel").GetString(), Is.EqualTo("work"));
+        Assert.That(afterRotation.Principal.McpAccountLabel, Is.EqualTo("work"), "rotation keeps the pin");
+        Assert.That(unpinnedView.GetProperty("mcpAccountLabel").ValueKind, Is.EqualTo(JsonValueKind.Null), unpinnedView.ToString());
+        Assert.That(unpinned.Principal.McpAccountLabel, Is.Empty);
+    }
+
+    [Test]
     public async Task Rotation_keeps_the_old_key_working_for_the_grace_period_only()
     {
         var (id, oldSecret) = await CreateKey(Root);

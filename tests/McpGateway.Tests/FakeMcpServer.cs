@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Security.Claims;
 using Description = System.ComponentModel.DescriptionAttribute;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,7 +9,11 @@ using ThinkWatch.Testing;
 
 namespace ThinkWatch.McpGateway.Tests;
 
-/// <summary>An upstream MCP server built on the SDK, on a loopback port: tools, a resource, a resource template and a prompt, each saying which server answered.</summary>
+/// <summary>
+/// An upstream MCP server built on the SDK, on a loopback port: tools, a resource, a resource template and a prompt, each saying
+/// which server answered. Given <c>tokens</c> (token → user) it wants `Authorization: Bearer` with one of them on every request
+/// (401 otherwise), as a server used with each user's own account; `whoami` says whose token called.
+/// </summary>
 public sealed class FakeMcpServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -21,13 +26,51 @@ public sealed class FakeMcpServer : IAsyncDisposable
     /// <summary>Tool calls this server answered.</summary>
     public int Calls => _app.Services.GetRequiredService<CallCounter>().Count;
 
-    public static async Task<FakeMcpServer> StartAsync(string name)
+    /// <summary>Every Authorization header value this server received (none when there was none).</summary>
+    public IReadOnlyCollection<string> AuthorizationsSeen => _app.Services.GetRequiredService<CallCounter>().Authorizations;
+
+    /// <summary>Also on the legacy HTTP+SSE transport (2024-11-05) at /mcp/sse, when <paramref name="legacySse"/>.</summary>
+    public static async Task<FakeMcpServer> StartAsync(string name, IReadOnlyDictionary<string, string>? tokens = null, bool legacySse = false)
     {
-        var (app, address) = await LoopbackServer.StartAsync(app => app.MapMcp("/mcp"), services =>
+        var (app, address) = await LoopbackServer.StartAsync(app =>
+        {
+            app.Use(async (context, next) =>
+            {
+                var authorization = context.Request.Headers.Authorization.ToString();
+                var counter = context.RequestServices.GetRequiredService<CallCounter>();
+                if (authorization.Length > 0)
+                {
+                    counter.Authorizations.Add(authorization);
+                }
+                var token = authorization.StartsWith("Bearer ", StringComparison.Ordinal) ? authorization["Bearer ".Length..] : null;
+                if (tokens is not null && (token is null || !tokens.ContainsKey(token)))
+                {
+                    context.Response.StatusCode = 401;
+                    context.Response.Headers.WWWAuthenticate = "Bearer realm=\"" + name + "\"";
+                    return;
+                }
+                var user = token is null || tokens is null ? "anonymous" : tokens[token];
+                context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, user)], "token"));
+                await next();
+            });
+            // Like GitHub's /user: whose token this is.
+            app.MapGet("/user", (Microsoft.AspNetCore.Http.HttpContext context) => new { login = context.User.FindFirstValue(ClaimTypes.NameIdentifier) });
+            app.MapMcp("/mcp");
+        }, services =>
         {
             services.AddSingleton(new CallCounter(name));
             services.AddMcpServer(o => o.ServerInfo = new Implementation { Name = name, Version = "1.0" })
-                .WithHttpTransport()
+                // An upstream that still speaks the 2024-11-05 transport, which the SDK marks obsolete for new servers.
+#pragma warning disable MCP9004
+                .WithHttpTransport(o =>
+                {
+                    if (legacySse)
+                    {
+                        // The GET /sse stream and POST /message share in-memory session state.
+                        (o.Stateless, o.EnableLegacySse) = (false, true);
+                    }
+                })
+#pragma warning restore MCP9004
                 .WithTools<Tools>()
                 .WithResources<Resources>()
                 .WithPrompts<Prompts>();
@@ -41,6 +84,7 @@ public sealed class FakeMcpServer : IAsyncDisposable
     {
         private int _count;
         public string Name { get; } = name;
+        public System.Collections.Concurrent.ConcurrentBag<string> Authorizations { get; } = [];
         public int Count => _count;
         public void Add() => Interlocked.Increment(ref _count);
     }
@@ -48,6 +92,13 @@ public sealed class FakeMcpServer : IAsyncDisposable
     [McpServerToolType]
     public sealed class Tools(CallCounter counter)
     {
+        [McpServerTool(Name = "whoami", ReadOnly = true), Description("Whose token called.")]
+        public string WhoAmI(RequestContext<CallToolRequestParams> request)
+        {
+            counter.Add();
+            return $"{counter.Name}: {request.User?.FindFirstValue(ClaimTypes.NameIdentifier)}";
+        }
+
         [McpServerTool(Name = "echo"), Description("Repeats the text, prefixed with the server's name.")]
         public string Echo([Description("What to repeat")] string text)
         {

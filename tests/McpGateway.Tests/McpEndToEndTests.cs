@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using ModelContextProtocol;
@@ -16,22 +17,27 @@ public sealed class McpEndToEndTests
     private McpHost _host = null!;
 
     [OneTimeSetUp]
-    public async Task Start() => _host = await McpHost.StartAsync();
+    public async Task Start() => _host = await McpHost.StartAsync(new Dictionary<string, string?>(McpHost.StdioSettings())
+    {
+        // Idle upstream sessions (stdio children) closed within seconds, so a test can see it.
+        ["McpGateway:UpstreamIdleTimeout"] = "00:00:02", ["McpGateway:UpstreamHealthProbeInterval"] = "00:00:01",
+    });
 
     [OneTimeTearDown]
     public async Task Stop() => await _host.DisposeAsync();
 
     [Test]
-    public async Task Tools_of_both_servers_are_listed_under_their_server_names()
+    public async Task Tools_of_every_server_are_listed_under_their_server_names()
     {
         await using var client = await McpHost.ConnectAsync(_host.Gateway, _host.Key);
 
         var tools = await client.ListToolsAsync();
 
-        Assert.That(tools.Select(t => t.Name), Is.EquivalentTo(new[]
+        Assert.That(tools.Select(t => t.Name).Where(Base), Is.EquivalentTo(new[]
         {
-            "github__echo", "github__add", "github__fail", "notes__echo", "notes__add", "notes__fail",
-        }));
+            "github__echo", "github__add", "github__fail", "github__whoami", "notes__echo", "notes__add", "notes__fail", "notes__whoami",
+            "vault__connect_account",
+        }), "vault needs the caller's own account, which the key's owner has not connected");
         var add = tools.Single(t => t.Name == "github__add").ProtocolTool;
         Assert.That(add.Description, Is.EqualTo("Adds two numbers."));
         Assert.That(add.InputSchema.GetProperty("properties").EnumerateObject().Select(p => p.Name), Is.EquivalentTo(new[] { "a", "b" }));
@@ -70,6 +76,84 @@ public sealed class McpEndToEndTests
     }
 
     [Test]
+    public async Task A_server_on_the_legacy_sse_transport_is_aggregated_like_the_others()
+    {
+        await using var legacy = await FakeMcpServer.StartAsync("legacy", legacySse: true);
+        await _host.RegisterAsync("legacy", new Uri(legacy.Url + "/sse"), transport: "sse");
+        await _host.GrantAsync(Roles.SuperAdmin, _host.Servers["legacy"], "*");
+        await using var client = await McpHost.ConnectAsync(_host.Gateway, _host.Key);
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!(await client.ListToolsAsync()).Any(t => t.Name == "legacy__echo") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+        var echoed = await client.CallToolAsync("legacy__echo", new Dictionary<string, object?> { ["text"] = "over sse" });
+
+        Assert.That(((TextContentBlock)echoed.Content.Single()).Text, Is.EqualTo("legacy: over sse"));
+        Assert.That(legacy.Calls, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_configured_stdio_server_runs_as_a_child_process_shared_anonymously_and_one_per_user_with_their_token()
+    {
+        using var console = _host.Console();
+        using var unconfigured = await console.PostAsJsonAsync("/api/mcp/servers", new { name = "rogue", url = "stdio:rm -rf", transport = "stdio" });
+        await _host.RegisterAsync("local", new Uri("stdio:local"), transport: "stdio");
+        await _host.RegisterAsync("localvault", new Uri("stdio:local"), transport: "stdio", authMode: "static");
+        await _host.GrantAsync(Roles.SuperAdmin, _host.Servers["local"], "*");
+        await _host.GrantAsync(Roles.SuperAdmin, _host.Servers["localvault"], "*");
+        var (kim, lee) = (Guid.NewGuid(), Guid.NewGuid());
+        using var kimConnected = await _host.ConnectTokenAsync("localvault", kim, "kims-token", role: Roles.SuperAdmin);
+        using var leeConnected = await _host.ConnectTokenAsync("localvault", lee, "lees-token", role: Roles.SuperAdmin);
+        await using var asKim = await McpHost.ConnectAsync(_host.Gateway, ConsoleTokens.Issue(Roles.SuperAdmin, kim));
+        await using var asLee = await McpHost.ConnectAsync(_host.Gateway, ConsoleTokens.Issue(Roles.SuperAdmin, lee));
+
+        var echoed = Text(await asKim.CallToolAsync("local__echo", new Dictionary<string, object?> { ["text"] = "hi" }));
+        var anonymous = (Text(await asKim.CallToolAsync("local__whoami")), Text(await asLee.CallToolAsync("local__whoami")));
+        var kims = Text(await asKim.CallToolAsync("localvault__whoami"));
+        var lees = Text(await asLee.CallToolAsync("localvault__whoami"));
+
+        Assert.That(unconfigured.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "only configured commands run");
+        Assert.That((kimConnected.StatusCode, leeConnected.StatusCode), Is.EqualTo((HttpStatusCode.Created, HttpStatusCode.Created)));
+        Assert.That(echoed, Is.EqualTo("stdio: hi"));
+        Assert.That(anonymous.Item1, Does.StartWith("stdio: anonymous in "));
+        Assert.That(anonymous.Item2, Is.EqualTo(anonymous.Item1), "one process for everyone without an account");
+        Assert.That(kims, Does.StartWith("stdio: kims-token in "));
+        Assert.That(lees, Does.StartWith("stdio: lees-token in "));
+        Assert.That(Pid(kims), Is.Not.EqualTo(Pid(lees)).And.Not.EqualTo(Pid(anonymous.Item1)), "a process per account");
+
+        // Unused for longer than UpstreamIdleTimeout: the child process is stopped (on both replicas), and started again on demand.
+        var exited = false;
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); !exited && DateTime.UtcNow < deadline; await Task.Delay(250))
+        {
+            exited = !Running(Pid(kims));
+        }
+        Assert.That(exited, Is.True, "the idle child process was stopped");
+        Assert.That(Text(await asKim.CallToolAsync("localvault__echo", new Dictionary<string, object?> { ["text"] = "again" })), Is.EqualTo("stdio: again"));
+    }
+
+    private static bool Running(string pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture));
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Tools of the host's own servers (other tests here register more).</summary>
+    private static bool Base(string tool) => tool.Split("__")[0] is "github" or "notes" or "vault";
+
+    private static string Text(CallToolResult result) => ((TextContentBlock)result.Content.Single()).Text;
+
+    private static string Pid(string whoami) => whoami[(whoami.LastIndexOf(' ') + 1)..];
+
+    [Test]
     public async Task Resources_templates_and_prompts_are_namespaced_and_read_through()
     {
         await using var client = await McpHost.ConnectAsync(_host.Gateway, _host.Key);
@@ -106,7 +190,7 @@ public sealed class McpEndToEndTests
 
         await using var client = await McpHost.ConnectAsync(_host.Gateway, _host.Key, version);
         Assert.That(client.NegotiatedProtocolVersion, Is.EqualTo(version));
-        Assert.That(await client.ListToolsAsync(), Has.Count.EqualTo(6));
+        Assert.That((await client.ListToolsAsync()).Select(t => t.Name).Count(Base), Is.EqualTo(9));
     }
 
     [Test]
@@ -140,7 +224,7 @@ public sealed class McpEndToEndTests
         using var afterOnB = await http.SendAsync(Request("""{"jsonrpc":"2.0","id":5,"method":"tools/list"}""", session, _host.ReplicaB));
 
         Assert.That(onB.StatusCode, Is.EqualTo(HttpStatusCode.OK), listed);
-        Assert.That(JsonRpcResult(listed).GetProperty("tools").GetArrayLength(), Is.EqualTo(6));
+        Assert.That(JsonRpcResult(listed).GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()!).Count(Base), Is.EqualTo(9));
         Assert.That(ping.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(deleted.IsSuccessStatusCode, Is.True);
         Assert.That((afterOnA.StatusCode, afterOnB.StatusCode), Is.EqualTo((HttpStatusCode.NotFound, HttpStatusCode.NotFound)));
@@ -163,7 +247,7 @@ public sealed class McpEndToEndTests
     [Test]
     public async Task Callers_without_a_valid_mcp_credential_or_from_a_foreign_origin_are_refused()
     {
-        var aiOnly = await _host.CreateKeyAsync(["ai_gateway"]);
+        var (aiOnly, _, _) = await _host.CreateKeyAsync(["ai_gateway"]);
         using var http = new HttpClient { BaseAddress = _host.Gateway };
 
         using var none = await http.SendAsync(Initialize("2025-11-25", bearer: null));

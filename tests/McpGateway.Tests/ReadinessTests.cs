@@ -14,6 +14,9 @@ public sealed class ReadinessTests : ServiceReadinessTests<McpGatewayOptions>
         ["ConnectionStrings:redis"] = Infra.RedisConnectionString(down == "redis" ? closedPort : null),
         ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
         ["services:identity:grpc:0"] = "http://127.0.0.1:1",
+        ["services:quota:grpc:0"] = "http://127.0.0.1:1",
+        ["Vault:Keys:1"] = Identity.Testing.IdentityHost.VaultKey,
+        ["Spool:Directory"] = Path.Combine(Path.GetTempPath(), "thinkwatch-tests-spool", Guid.NewGuid().ToString("N")),
         ["InternalAuth:Token"] = TestSecrets.InternalToken,
         ["ConsoleAuth:SigningKey"] = TestSecrets.SigningKey,
     };

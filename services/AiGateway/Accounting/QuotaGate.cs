@@ -7,6 +7,7 @@ using ThinkWatch.Contracts.Common.V1;
 using ThinkWatch.Contracts.Events;
 using ThinkWatch.Contracts.Identity.V1;
 using ThinkWatch.Contracts.Quota.V1;
+using ThinkWatch.Integrations;
 
 namespace ThinkWatch.AiGateway.Accounting;
 

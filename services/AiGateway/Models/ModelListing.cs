@@ -3,6 +3,7 @@ using ThinkWatch.AiGateway.Conversion;
 using ThinkWatch.AiGateway.Keys;
 using ThinkWatch.AiGateway.Proxy;
 using ThinkWatch.AiGateway.Routing;
+using ThinkWatch.Security;
 
 namespace ThinkWatch.AiGateway.Models;
 
@@ -63,7 +64,7 @@ public sealed class ModelListing(KeyAuthenticator keys, ProviderCatalog provider
         var listed = new List<Listed>();
         foreach (var name in candidates.Order(StringComparer.Ordinal))
         {
-            if (ModelPatterns.Allows(principal.AllowedModels, name) && ModelRouter.Resolve(name, known, table, Random.Shared) is [var first, ..])
+            if (NamePatterns.Allows(principal.AllowedModels, name) && ModelRouter.Resolve(name, known, table, Random.Shared) is [var first, ..])
             {
                 var registered = table.For(name);
                 listed.Add(new Listed(name, first.Provider.Name, registered.Count > 0 ? registered.Min(r => r.CreatedAt) : DateTime.UnixEpoch));

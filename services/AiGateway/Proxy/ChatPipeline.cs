@@ -14,6 +14,7 @@ using ThinkWatch.AiGateway.Streaming;
 using ThinkWatch.AiGateway.Accounting;
 using ThinkWatch.Contracts.Identity.V1;
 using ThinkWatch.Contracts.Providers;
+using ThinkWatch.Security;
 
 namespace ThinkWatch.AiGateway.Proxy;
 
@@ -67,7 +68,7 @@ public sealed partial class ChatPipeline(
         var body = RequestBody.ParseObject(bytes);
         var model = meter.Model = JsonRead.RequiredString(body, "model", "");
         meter.TagFrom(context.Request, body);
-        if (!ModelPatterns.Allows(principal.AllowedModels, model))
+        if (!NamePatterns.Allows(principal.AllowedModels, model))
         {
             throw new GatewayException(new GatewayError(ErrorKind.Permission, $"This API key may not use the model '{model}'.", "model"));
         }

@@ -14,15 +14,15 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
         var created = new CreatedApiKey(Guid.CreateVersion7(), lineageId ?? Guid.CreateVersion7(), key, KeyMaterial.Hint(key));
         await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO api_keys (id, lineage_id, key_hash, key_hint, name, owner_user_id, team_id, surfaces,
-                                  allowed_models, allowed_mcp_tools, expires_at, inactivity_timeout, created_at)
-            VALUES (@Id, @LineageId, @Hash, @Hint, @Name, @Owner, @Team, @Surfaces, @Models, @Tools, @ExpiresAt, @Inactivity, @Now)
+                                  allowed_models, allowed_mcp_tools, mcp_account_label, expires_at, inactivity_timeout, created_at)
+            VALUES (@Id, @LineageId, @Hash, @Hint, @Name, @Owner, @Team, @Surfaces, @Models, @Tools, @McpAccountLabel, @ExpiresAt, @Inactivity, @Now)
             """,
             new
             {
                 created.Id, created.LineageId, Hash = KeyMaterial.Hash(key), Hint = created.KeyHint, request.Name,
                 Owner = request.OwnerUserId, Team = request.TeamId, Surfaces = request.Surfaces.ToArray(),
                 Models = request.AllowedModels.ToArray(), Tools = request.AllowedMcpTools.ToArray(),
-                request.ExpiresAt, Inactivity = request.InactivityTimeout, Now = time.GetUtcNow(),
+                request.McpAccountLabel, request.ExpiresAt, Inactivity = request.InactivityTimeout, Now = time.GetUtcNow(),
             },
             transaction, cancellationToken: cancellationToken));
         return created;
@@ -33,7 +33,7 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<ApiKeyRecord>(new CommandDefinition("""
             SELECT k.id, k.lineage_id AS LineageId, k.key_hint AS KeyHint, k.name, k.owner_user_id AS OwnerUserId, k.team_id AS TeamId,
-                   k.surfaces, k.allowed_models AS AllowedModels, k.allowed_mcp_tools AS AllowedMcpTools, k.expires_at AS ExpiresAt,
+                   k.surfaces, k.allowed_models AS AllowedModels, k.allowed_mcp_tools AS AllowedMcpTools, k.mcp_account_label AS McpAccountLabel, k.expires_at AS ExpiresAt,
                    k.inactivity_timeout AS InactivityTimeout, k.last_used_at AS LastUsedAt, k.created_at AS CreatedAt,
                    k.revoked_at AS RevokedAt, k.grace_until AS GraceUntil,
                    u.role AS OwnerRole, (NOT u.disabled AND u.deleted_at IS NULL) AS OwnerActive

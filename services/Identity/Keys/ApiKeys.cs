@@ -44,6 +44,7 @@ public sealed record ApiKeyRecord
     public required string[] Surfaces { get; init; }
     public string[] AllowedModels { get; init; } = [];
     public string[] AllowedMcpTools { get; init; } = [];
+    public string? McpAccountLabel { get; init; }
     // timestamptz columns, read as UTC DateTime (Dapper does not convert to DateTimeOffset).
     public DateTime? ExpiresAt { get; init; }
     public TimeSpan? InactivityTimeout { get; init; }
@@ -65,7 +66,8 @@ public sealed record NewApiKey(
     IReadOnlyList<string> AllowedModels,
     IReadOnlyList<string> AllowedMcpTools,
     DateTimeOffset? ExpiresAt,
-    TimeSpan? InactivityTimeout);
+    TimeSpan? InactivityTimeout,
+    string? McpAccountLabel = null);
 
 /// <summary>A key just created: the only time its plaintext exists outside the caller.</summary>
 public sealed record CreatedApiKey(Guid Id, Guid LineageId, string Key, string KeyHint);

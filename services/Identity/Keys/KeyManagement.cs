@@ -16,7 +16,7 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
 {
     private const string Columns = """
         k.id, k.lineage_id AS LineageId, k.key_hint AS KeyHint, k.name, k.owner_user_id AS OwnerUserId, k.team_id AS TeamId,
-        k.surfaces, k.allowed_models AS AllowedModels, k.allowed_mcp_tools AS AllowedMcpTools, k.expires_at AS ExpiresAt,
+        k.surfaces, k.allowed_models AS AllowedModels, k.allowed_mcp_tools AS AllowedMcpTools, k.mcp_account_label AS McpAccountLabel, k.expires_at AS ExpiresAt,
         k.inactivity_timeout AS InactivityTimeout, k.last_used_at AS LastUsedAt, k.created_at AS CreatedAt,
         k.revoked_at AS RevokedAt, k.grace_until AS GraceUntil, u.role AS OwnerRole, (NOT u.disabled AND u.deleted_at IS NULL) AS OwnerActive
         """;
@@ -26,6 +26,7 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
         var errors = Validate(request.Name, request.AllowedModels, request.ExpiresAt);
         InputRules.Surfaces(request.Surfaces, "surfaces", errors);
         InputRules.ModelPatterns(request.AllowedMcpTools, "allowedMcpTools", errors);
+        InputRules.AccountLabel(request.McpAccountLabel, errors);
         if (request.InactivityTimeoutDays is < 1 or > 365)
         {
             errors["inactivityTimeoutDays"] = ["Between 1 and 365 days."];
@@ -59,7 +60,8 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
         }
 
         var newKey = new NewApiKey(request.Name!.Trim(), ownerId, request.TeamId, request.Surfaces!, request.AllowedModels ?? [],
-            request.AllowedMcpTools ?? [], request.ExpiresAt, request.InactivityTimeoutDays is { } days ? TimeSpan.FromDays(days) : null);
+            request.AllowedMcpTools ?? [], request.ExpiresAt, request.InactivityTimeoutDays is { } days ? TimeSpan.FromDays(days) : null,
+            request.McpAccountLabel is { Length: > 0 } label ? label : null);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         var created = await store.CreateAsync(newKey, connection, tx, cancellationToken: cancellationToken);
         await outbox.AddAsync(new KeyChanged(Guid.CreateVersion7(), time.GetUtcNow(), created.Id.ToString(), Convert.ToHexStringLower(KeyMaterial.Hash(created.Key))), connection, tx, cancellationToken);
@@ -99,18 +101,20 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
     {
         var errors = Validate(request.Name ?? "unchanged", request.AllowedModels, request.ExpiresAt);
         InputRules.ModelPatterns(request.AllowedMcpTools, "allowedMcpTools", errors);
+        InputRules.AccountLabel(request.McpAccountLabel, errors);
         if (errors.Count > 0)
         {
             return new Outcome<KeyView>.Invalid(errors);
         }
         return await ChangeAsync(actor, id, "key.update", request, """
             UPDATE api_keys SET name = coalesce(@Name, name), allowed_models = coalesce(@AllowedModels, allowed_models),
-                   allowed_mcp_tools = coalesce(@AllowedMcpTools, allowed_mcp_tools), expires_at = coalesce(@ExpiresAt, expires_at)
+                   allowed_mcp_tools = coalesce(@AllowedMcpTools, allowed_mcp_tools), expires_at = coalesce(@ExpiresAt, expires_at),
+                   mcp_account_label = CASE WHEN @McpAccountLabel IS NULL THEN mcp_account_label ELSE nullif(@McpAccountLabel, '') END
             WHERE id = @id AND revoked_at IS NULL
             RETURNING key_hash
             """,
             key => new KeyChanged(Guid.CreateVersion7(), time.GetUtcNow(), id.ToString(), key), cancellationToken,
-            new { id, Name = request.Name?.Trim(), request.AllowedModels, request.AllowedMcpTools, request.ExpiresAt });
+            new { id, Name = request.Name?.Trim(), request.AllowedModels, request.AllowedMcpTools, request.ExpiresAt, request.McpAccountLabel });
     }
 
     public Task<Outcome<KeyView>> RevokeAsync(Actor actor, Guid id, CancellationToken cancellationToken) =>
@@ -139,7 +143,7 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
         }
         var now = time.GetUtcNow();
         var created = await store.CreateAsync(new NewApiKey(old.Name, old.OwnerUserId, old.TeamId, old.Surfaces, old.AllowedModels, old.AllowedMcpTools,
-            old.ExpiresAt is { } e ? new DateTimeOffset(e, TimeSpan.Zero) : null, old.InactivityTimeout), connection, tx, old.LineageId, cancellationToken);
+            old.ExpiresAt is { } e ? new DateTimeOffset(e, TimeSpan.Zero) : null, old.InactivityTimeout, old.McpAccountLabel), connection, tx, old.LineageId, cancellationToken);
         var oldHash = await connection.ExecuteScalarAsync<byte[]>(new CommandDefinition(
             "UPDATE api_keys SET grace_until = @until WHERE id = @id RETURNING key_hash", new { id, until = now + grace }, tx, cancellationToken: cancellationToken));
         await outbox.AddAsync(new KeyChanged(Guid.CreateVersion7(), now, id.ToString(), Convert.ToHexStringLower(oldHash!)), connection, tx, cancellationToken);
@@ -208,7 +212,7 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
         };
         static DateTimeOffset? Utc(DateTime? d) => d?.AsUtc();
         return new KeyView(k.Id, k.LineageId, k.Name, k.KeyHint, k.OwnerUserId, k.TeamId, k.Surfaces, k.AllowedModels, k.AllowedMcpTools,
-            Utc(k.ExpiresAt), k.InactivityTimeout is { } t ? (int)t.TotalDays : null, Utc(k.LastUsedAt), k.CreatedAt.AsUtc(),
+            k.McpAccountLabel, Utc(k.ExpiresAt), k.InactivityTimeout is { } t ? (int)t.TotalDays : null, Utc(k.LastUsedAt), k.CreatedAt.AsUtc(),
             Utc(k.RevokedAt), Utc(k.GraceUntil), status);
     }
 }

@@ -60,6 +60,7 @@ public sealed class KeyValidator(ApiKeyStore store, TimeProvider time)
         principal.Permissions.AddRange(Roles.PermissionsOf(key.OwnerRole).Order(StringComparer.Ordinal));
         principal.AllowedModels.AddRange(key.AllowedModels);
         principal.AllowedMcpTools.AddRange(key.AllowedMcpTools);
+        principal.McpAccountLabel = key.McpAccountLabel ?? "";
         if (key.ExpiresAt is { } expires)
         {
             principal.ExpiresAt = Timestamp.FromDateTimeOffset(expires.AsUtc());

@@ -78,4 +78,14 @@ public static class InputRules
             errors[field] = [$"'{bad}' is not a model pattern: letters, digits, '-', '.', '_', ':', '/', '@' and '*' only."];
         }
     }
+
+    /// <summary>An MCP account label to pin a key to (as the MCP gateway names connections); empty unpins.</summary>
+    public static void AccountLabel(string? label, Dictionary<string, string[]> errors)
+    {
+        if (label is { Length: > 0 } && (label.Length > 64 || !char.IsAsciiLetterLower(label[0]) && !char.IsAsciiDigit(label[0])
+                || !label.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '_' or '-')))
+        {
+            errors["mcpAccountLabel"] = ["1–64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit (the label of an MCP connection)."];
+        }
+    }
 }

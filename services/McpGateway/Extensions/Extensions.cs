@@ -2,8 +2,13 @@ using MassTransit;
 using ThinkWatch.Contracts.Common.V1;
 using ThinkWatch.Contracts.Events;
 using ThinkWatch.Contracts.Identity.V1;
+using ThinkWatch.Contracts.Quota.V1;
 using ThinkWatch.Integrations;
+using ThinkWatch.McpGateway.Access;
+using ThinkWatch.McpGateway.Accounting;
+using ThinkWatch.McpGateway.Credentials;
 using ThinkWatch.McpGateway.Mcp;
+using ThinkWatch.McpGateway.OAuth;
 using ThinkWatch.McpGateway.Servers;
 using ThinkWatch.McpGateway.Upstream;
 using ThinkWatch.Security;
@@ -33,16 +38,33 @@ public static class Extensions
 
         builder.AddInternalGrpcClient<KeyService.KeyServiceClient>("identity");
         builder.AddApiKeyValidation(Surface.McpGateway);
+        builder.AddInternalGrpcClient<QuotaService.QuotaServiceClient>("quota");
+        builder.AddSecretBox();
         builder.AddPostgresOutbox(typeof(AdminActionRecorded));
+        builder.AddEventSpool(typeof(McpCallRecorded), typeof(AccessDenied));
         // Key events on a queue of this instance's own: every replica must drop its cached copies.
         builder.AddRabbitMqBus(BusName,
             bus => bus.AddConsumer<ApiKeyEventsConsumer>().ExcludeFromConfigureEndpoints(),
             (context, cfg) => cfg.ReceiveEndpoint(new TemporaryEndpointDefinition("mcpgateway"), e => e.ConfigureConsumer<ApiKeyEventsConsumer>(context)));
 
+        builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton<ServerStore>();
         builder.Services.AddSingleton<ServerDirectory>();
+        builder.Services.AddSingleton<GrantStore>();
+        builder.Services.AddSingleton<ToolAccess>();
+        builder.Services.AddSingleton<CredentialStore>();
+        builder.Services.AddSingleton<GuardedHttp>();
         builder.Services.AddSingleton<UpstreamClients>();
+        builder.Services.AddSingleton<OAuthDiscovery>();
+        builder.Services.AddSingleton<OAuthClientStore>();
+        builder.Services.AddSingleton<UpstreamIdentity>();
+        builder.Services.AddSingleton<OAuthFlow>();
         builder.Services.AddSingleton<Catalog>();
+        builder.Services.AddSingleton<IToolCallQuota, GrpcToolCallQuota>();
+        builder.Services.AddSingleton<CallLog>();
+        builder.Services.AddSingleton<ResponseCache>();
+        builder.Services.AddHostedService<HealthProbes>();
+        builder.Services.AddSingleton<ToolCalls>();
         builder.Services.AddMcpGatewayServer();
         return builder;
     }

@@ -9,7 +9,7 @@ namespace ThinkWatch.McpGateway.Mcp;
 /// /mcp: the SDK's streamable-HTTP server (POST with JSON or SSE answers, the GET stream, DELETE,
 /// Mcp-Session-Id, MCP-Protocol-Version checks, ping) with the gateway's handlers behind it: every
 /// list and call is answered from the aggregated upstream <see cref="Catalog"/> for the caller the
-/// request authenticated. Sessions are stateful per replica and migrate through Redis
+/// request authenticated (<see cref="McpCaller"/>), tools/call through <see cref="ToolCalls"/>. Sessions are stateful per replica and migrate through Redis
 /// (<see cref="RedisSessions"/>), so any replica can serve any session.
 /// </summary>
 public static class GatewayEndpoint
@@ -25,14 +25,16 @@ public static class GatewayEndpoint
                 o.ServerInstructions = "Tools, resources and prompts of the organisation's MCP servers; names are prefixed with their server (server__tool).";
             })
             .WithHttpTransport()
-            .WithListToolsHandler(async (context, ct) => new ListToolsResult { Tools = [.. await Catalog(context).ListToolsAsync(ct)] })
-            .WithCallToolHandler(async (context, ct) => await Catalog(context).CallToolAsync(context.Params!.Name, context.Params.Arguments, ct))
-            .WithListPromptsHandler(async (context, ct) => new ListPromptsResult { Prompts = [.. await Catalog(context).ListPromptsAsync(ct)] })
-            .WithGetPromptHandler(async (context, ct) => await Catalog(context).GetPromptAsync(context.Params!.Name, context.Params.Arguments, ct))
-            .WithListResourcesHandler(async (context, ct) => new ListResourcesResult { Resources = [.. await Catalog(context).ListResourcesAsync(ct)] })
+            .WithListToolsHandler(async (context, ct) => new ListToolsResult { Tools = [.. await Catalog(context).ListToolsAsync(Caller(context), ct)] })
+            .WithCallToolHandler(async (context, ct) =>
+                await context.Services!.GetRequiredService<ToolCalls>().CallAsync(Caller(context), context.Params!.Name, context.Params.Arguments, ct))
+            .WithListPromptsHandler(async (context, ct) => new ListPromptsResult { Prompts = [.. await Catalog(context).ListPromptsAsync(Caller(context), ct)] })
+            .WithGetPromptHandler(async (context, ct) => await Catalog(context).GetPromptAsync(Caller(context), context.Params!.Name, context.Params.Arguments, ct))
+            .WithListResourcesHandler(async (context, ct) =>
+                new ListResourcesResult { Resources = [.. await Catalog(context).ListResourcesAsync(Caller(context), ct)] })
             .WithListResourceTemplatesHandler(async (context, ct) =>
-                new ListResourceTemplatesResult { ResourceTemplates = [.. await Catalog(context).ListResourceTemplatesAsync(ct)] })
-            .WithReadResourceHandler(async (context, ct) => await Catalog(context).ReadResourceAsync(context.Params!.Uri, ct));
+                new ListResourceTemplatesResult { ResourceTemplates = [.. await Catalog(context).ListResourceTemplatesAsync(Caller(context), ct)] })
+            .WithReadResourceHandler(async (context, ct) => await Catalog(context).ReadResourceAsync(Caller(context), context.Params!.Uri, ct));
         services.AddOptions<HttpServerTransportOptions>().Configure<RedisSessions, IOptions<McpGatewayOptions>>((transport, sessions, options) =>
         {
             // Sessions (Mcp-Session-Id, the GET stream, DELETE) for the 2025-03-26 … 2025-11-25 clients in use today; 2026-07-28
@@ -76,4 +78,7 @@ public static class GatewayEndpoint
     }
 
     private static Catalog Catalog(ModelContextProtocol.Server.MessageContext context) => context.Services!.GetRequiredService<Catalog>();
+
+    /// <summary>The caller of this message (the SDK passes the request's principal to the handlers).</summary>
+    private static McpCaller Caller(ModelContextProtocol.Server.MessageContext context) => McpCaller.From(context.User);
 }

@@ -15,6 +15,7 @@ public static class McpClaims
     public const string KeyId = "key_id";
     public const string AllowedTool = "allowed_mcp_tool";
     public const string AccountLabel = "mcp_account_label";
+    public const string LimitSubject = "limit_subject";
 }
 
 /// <summary>
@@ -22,7 +23,8 @@ public static class McpClaims
 /// session token. Either way the principal's "sub" is the user, which is also what the MCP SDK
 /// binds a session to, so a session cannot be used with another user's credentials.
 /// </summary>
-public sealed class McpKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyValidator keys)
+public sealed class McpKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyValidator keys,
+    Accounting.CallLog log)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "tw-key";
@@ -46,6 +48,8 @@ public sealed class McpKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> o
         }
         if (answer.Principal is not { } principal)
         {
+            log.Unauthenticated(answer.Rejection.Reason == RejectionReason.WrongSurface ? "permission" : "authentication", answer.Rejection.Message,
+                Context.Connection.RemoteIpAddress?.ToString());
             return Fail(answer.Rejection.Reason == RejectionReason.WrongSurface ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized,
                 answer.Rejection.Message);
         }
@@ -56,6 +60,7 @@ public sealed class McpKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> o
             new(McpClaims.KeyId, principal.KeyId),
         };
         claims.AddRange(principal.AllowedMcpTools.Select(t => new Claim(McpClaims.AllowedTool, t)));
+        claims.AddRange(principal.LimitSubjects.Select(s => new Claim(McpClaims.LimitSubject, McpCaller.FormatSubject(s))));
         if (principal.McpAccountLabel is { Length: > 0 } label)
         {
             claims.Add(new Claim(McpClaims.AccountLabel, label));

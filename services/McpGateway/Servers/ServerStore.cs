@@ -6,7 +6,7 @@ using ThinkWatch.Security;
 namespace ThinkWatch.McpGateway.Servers;
 
 /// <summary>Upstream servers in Postgres; every change commits with its admin audit record through the outbox.</summary>
-public sealed class ServerStore(NpgsqlDataSource dataSource, EventOutbox outbox, TimeProvider time)
+public sealed class ServerStore(NpgsqlDataSource dataSource, EventOutbox outbox, Microsoft.Extensions.Options.IOptionsMonitor<McpGatewayOptions> options, TimeProvider time)
 {
     private sealed record Row
     {
@@ -22,14 +22,18 @@ public sealed class ServerStore(NpgsqlDataSource dataSource, EventOutbox outbox,
         public DateTime? CheckedAt { get; init; }
         public DateTime CreatedAt { get; init; }
         public DateTime UpdatedAt { get; init; }
+        public string? Template { get; init; }
+        public string? Scopes { get; init; }
+        public string? UserinfoEndpoint { get; init; }
 
         public McpServer ToServer() => new(Id, Name, DisplayName, new Uri(Url), Transport, AuthMode, Enabled, Status, StatusDetail,
-            CheckedAt?.AsUtc(), CreatedAt.AsUtc(), UpdatedAt.AsUtc());
+            CheckedAt?.AsUtc(), CreatedAt.AsUtc(), UpdatedAt.AsUtc(), Template, Scopes, UserinfoEndpoint is { } u ? new Uri(u) : null);
     }
 
     private const string Columns = """
         id AS Id, name AS Name, display_name AS DisplayName, url AS Url, transport AS Transport, auth_mode AS AuthMode, enabled AS Enabled,
-        status AS Status, status_detail AS StatusDetail, checked_at AS CheckedAt, created_at AS CreatedAt, updated_at AS UpdatedAt
+        status AS Status, status_detail AS StatusDetail, checked_at AS CheckedAt, created_at AS CreatedAt, updated_at AS UpdatedAt,
+        template AS Template, scopes AS Scopes, userinfo_endpoint AS UserinfoEndpoint
         """;
 
     public async Task<IReadOnlyList<McpServer>> ListAsync(CancellationToken cancellationToken)
@@ -47,9 +51,9 @@ public sealed class ServerStore(NpgsqlDataSource dataSource, EventOutbox outbox,
         return row is null ? new Outcome<McpServer>.NotFound() : new Outcome<McpServer>.Done(row.ToServer());
     }
 
-    public async Task<Outcome<McpServer>> CreateAsync(ConsoleActor actor, McpServerInput input, CancellationToken cancellationToken)
+    public async Task<Outcome<McpServer>> CreateAsync(ConsoleActor actor, McpServerInput input, CancellationToken cancellationToken, string? template = null)
     {
-        var errors = ServerValidation.Check(input);
+        var errors = ServerValidation.Check(input, options.CurrentValue.StdioServers.Keys);
         if (errors.Count > 0)
         {
             return new Outcome<McpServer>.Invalid(errors);
@@ -60,14 +64,15 @@ public sealed class ServerStore(NpgsqlDataSource dataSource, EventOutbox outbox,
             Id = Guid.CreateVersion7(), Name = input.Name!, DisplayName = input.DisplayName?.Trim() is { Length: > 0 } d ? d : input.Name!,
             Url = new Uri(input.Url!).ToString(), Transport = input.Transport ?? ServerTransports.StreamableHttp, AuthMode = input.AuthMode ?? AuthModes.None,
             Enabled = input.Enabled ?? true, Status = ServerStatus.Unknown, CreatedAt = now, UpdatedAt = now,
+            Template = template, Scopes = input.Scopes?.Trim() is { Length: > 0 } scopes ? scopes : null, UserinfoEndpoint = input.UserinfoEndpoint,
         };
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         try
         {
             await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO servers (id, name, display_name, url, transport, auth_mode, enabled, status, created_at, updated_at)
-                VALUES (@Id, @Name, @DisplayName, @Url, @Transport, @AuthMode, @Enabled, @Status, @CreatedAt, @UpdatedAt)
+                INSERT INTO servers (id, name, display_name, url, transport, auth_mode, enabled, status, created_at, updated_at, template, scopes, userinfo_endpoint)
+                VALUES (@Id, @Name, @DisplayName, @Url, @Transport, @AuthMode, @Enabled, @Status, @CreatedAt, @UpdatedAt, @Template, @Scopes, @UserinfoEndpoint)
                 """, row, tx, cancellationToken: cancellationToken));
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
@@ -75,22 +80,15 @@ public sealed class ServerStore(NpgsqlDataSource dataSource, EventOutbox outbox,
             return new Outcome<McpServer>.Invalid(new() { ["name"] = [$"A server named '{row.Name}' exists already."] });
         }
         await outbox.CommitAuditedAsync(actor, time.GetUtcNow(), "mcp_server.create", "mcp_server", row.Id.ToString(),
-            new { row.Name, row.Url, row.Transport, row.AuthMode }, connection, tx, cancellationToken);
+            new { row.Name, row.Url, row.Transport, row.AuthMode, row.Template }, connection, tx, cancellationToken);
         return new Outcome<McpServer>.Done(row.ToServer());
     }
 
     public async Task<Outcome<McpServer>> DeleteAsync(ConsoleActor actor, Guid id, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
-            $"DELETE FROM servers WHERE id = @id RETURNING {Columns}", new { id }, tx, cancellationToken: cancellationToken));
-        if (row is null)
-        {
-            return new Outcome<McpServer>.NotFound();
-        }
-        await outbox.CommitAuditedAsync(actor, time.GetUtcNow(), "mcp_server.delete", "mcp_server", id.ToString(), new { row.Name }, connection, tx, cancellationToken);
-        return new Outcome<McpServer>.Done(row.ToServer());
+        var row = await outbox.DeleteAuditedAsync<Row>(dataSource, actor, time.GetUtcNow(), $"DELETE FROM servers WHERE id = @id RETURNING {Columns}", new { id },
+            "mcp_server.delete", "mcp_server", id.ToString(), r => new { r.Name }, cancellationToken);
+        return row is null ? new Outcome<McpServer>.NotFound() : new Outcome<McpServer>.Done(row.ToServer());
     }
 
     /// <summary>Records a health probe's verdict.</summary>

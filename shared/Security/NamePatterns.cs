@@ -1,7 +1,7 @@
-namespace ThinkWatch.AiGateway.Keys;
+namespace ThinkWatch.Security;
 
-/// <summary>A key's allowed models: exact names or patterns with '*' ("gpt-4o*", "*"); none means no model.</summary>
-public static class ModelPatterns
+/// <summary>Allow-lists of names (a key's models, MCP tools; tool grants): exact names or patterns with '*' ("gpt-4o*", "github__*", "*"); none allows nothing.</summary>
+public static class NamePatterns
 {
     public static bool Allows(IEnumerable<string> patterns, string model) => patterns.Any(p => Matches(p, model));
 
