@@ -80,7 +80,8 @@ bash infra/infra.sh reset "${INFRA_ARGS[@]}"
 
 log "Testing"
 rm -rf "$RESULTS"
-dotnet test ThinkWatch.slnx --no-build -c Debug --results-directory "$RESULTS" \
+# --blame: a test host that crashes is reported with the test it was running.
+dotnet test ThinkWatch.slnx --no-build -c Debug --results-directory "$RESULTS" --blame \
   --logger "trx" --logger "console;verbosity=minimal" "$@"
 TEST_EXIT=$?
 
