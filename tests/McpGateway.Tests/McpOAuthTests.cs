@@ -80,6 +80,8 @@ public sealed class McpOAuthTests
         await using var before = await AsUserAsync(alice);
         var placeholder = (await before.ListToolsAsync()).Select(t => t.Name).Where(n => n.StartsWith("docs__", StringComparison.Ordinal)).ToList();
         var refused = await Assert.ThrowsAsync<McpProtocolException>(async () => await before.CallToolAsync("docs__whoami"));
+        var refusedPrompt = await Assert.ThrowsAsync<McpProtocolException>(async () => await before.GetPromptAsync("docs__summary"));
+        var refusedRead = await Assert.ThrowsAsync<McpProtocolException>(async () => await before.ReadResourceAsync("docs+notes://today"));
 
         var connected = await ConnectAsync("docs", alice, "alice");
         await using var client = await AsUserAsync(alice);
@@ -89,6 +91,11 @@ public sealed class McpOAuthTests
         Assert.That(placeholder, Is.EqualTo(new[] { "docs__connect_account" }), "401 to anonymous listing: only the placeholder");
         Assert.That((int)refused!.ErrorCode, Is.EqualTo(-32050));
         Assert.That(refused.Message, Does.Contain(McpHost.ConsoleUrl + "/api/mcp/oauth/start/"), "a personal link to connect");
+        foreach (var other in new[] { refusedPrompt!, refusedRead! })
+        {
+            Assert.That((int)other.ErrorCode, Is.EqualTo(-32050));
+            Assert.That(other.Message, Does.Contain(McpHost.ConsoleUrl + "/api/mcp/oauth/start/"), "prompts and resources get a personal link too");
+        }
         Assert.That(_oauth.Registrations, Is.EqualTo(1), "registered once (RFC 7591), reused afterwards");
         Assert.That(_oauth.LastAuthorization["code_challenge_method"], Is.EqualTo("S256"));
         Assert.That(_oauth.LastAuthorization["resource"], Is.EqualTo(_oauth.McpUrl.ToString()), "RFC 8707 resource");

@@ -18,8 +18,8 @@ namespace ThinkWatch.McpGateway.Mcp;
 /// <see cref="ResponseCache"/> (read-only tools) or goes upstream as the caller's account, and is
 /// recorded, whatever its outcome.
 /// </summary>
-public sealed partial class ToolCalls(Catalog catalog, ToolAccess access, UpstreamClients clients, OAuthFlow oauth, IToolCallQuota quota, ResponseCache answers,
-    CallLog log, IHttpContextAccessor http, TimeProvider time, ILogger<ToolCalls> logger)
+public sealed class ToolCalls(Catalog catalog, ToolAccess access, UpstreamClients clients, OAuthFlow oauth, IToolCallQuota quota, ResponseCache answers,
+    CallLog log, IHttpContextAccessor http, TimeProvider time)
 {
     public const int RateLimitedCode = -32029;
 
@@ -35,9 +35,9 @@ public sealed partial class ToolCalls(Catalog catalog, ToolAccess access, Upstre
         if (route.NeedsUserAuth)
         {
             log.Refused(caller, "upstream_auth", null, $"No account connected on '{server.Name}'{(caller.PinnedLabel is { } l ? $" with label '{l}'" : "")}.", ClientIp);
-            throw (await PersonalAsync(route, caller, cancellationToken)).AuthorizationRequired(caller.PinnedLabel is { } pinned
+            throw await catalog.AuthorizationRequiredAsync(route, caller, caller.PinnedLabel is { } pinned
                 ? $"'{server.Name}' is used with each user's own account; this key uses your account '{pinned}', which is not connected."
-                : $"'{server.Name}' is used with each user's own account, and yours is not connected.");
+                : $"'{server.Name}' is used with each user's own account, and yours is not connected.", cancellationToken);
         }
         if (!rights.Tool(server, tool))
         {
@@ -73,8 +73,8 @@ public sealed partial class ToolCalls(Catalog catalog, ToolAccess access, Upstre
             {
                 // Refused before it expired (revoked, rotated upstream): renew once and try again, or ask the user to connect again.
                 var renewed = await oauth.CurrentAsync(refused, force: true, cancellationToken)
-                    ?? throw (await PersonalAsync(route with { Credential = null, NeedsUserAuth = true }, caller, cancellationToken)).AuthorizationRequired(
-                        $"'{server.Name}' no longer accepts your account '{refused.Label}' and it could not be renewed.");
+                    ?? throw await catalog.AuthorizationRequiredAsync(route with { Credential = null, NeedsUserAuth = true }, caller,
+                        $"'{server.Name}' no longer accepts your account '{refused.Label}' and it could not be renewed.", cancellationToken);
                 route = route with { Credential = renewed };
                 result = await clients.UseAsync(server, route.Identity, route.Headers, c => c.CallToolAsync(request, cancellationToken).AsTask(), cancellationToken);
             }
@@ -103,28 +103,6 @@ public sealed partial class ToolCalls(Catalog catalog, ToolAccess access, Upstre
     }
 
     private string? ClientIp => http.HttpContext?.Connection.RemoteIpAddress?.ToString();
-
-    /// <summary>For an OAuth server, the route with a personal link that starts connecting the caller's account (the generic one if that cannot be prepared).</summary>
-    private async Task<UpstreamRoute> PersonalAsync(UpstreamRoute route, McpCaller caller, CancellationToken cancellationToken)
-    {
-        if (route.Server.AuthMode != Servers.AuthModes.OAuth)
-        {
-            return route;
-        }
-        try
-        {
-            var (state, _) = await oauth.BeginAsync(route.Server, caller.UserId, caller.PinnedLabel ?? Credentials.CredentialStore.DefaultLabel, cancellationToken);
-            return route with { AuthorizeUrl = oauth.StartLink(state) };
-        }
-        catch (Exception ex) when (ex is OAuthDiscoveryException or ManualRegistrationRequired or HttpRequestException)
-        {
-            LogNoPersonalLink(logger, route.Server.Name, ex.Message);
-            return route;
-        }
-    }
-
-    [LoggerMessage(EventId = 7103, Level = LogLevel.Warning, Message = "No connect link for MCP server {Server}: {Reason}")]
-    private static partial void LogNoPersonalLink(ILogger logger, string server, string reason);
 
     private McpProtocolException Denied(McpCaller caller, string name, string detail)
     {

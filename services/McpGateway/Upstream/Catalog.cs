@@ -148,7 +148,29 @@ public sealed partial class Catalog(
             throw UnknownName(name);
         }
         var route = await RouteAsync(server, caller, cancellationToken);
-        return route.NeedsUserAuth ? throw route.AuthorizationRequired($"'{server.Name}' is used with each user's own account.") : route;
+        return route.NeedsUserAuth ? throw await AuthorizationRequiredAsync(route, caller, $"'{server.Name}' is used with each user's own account.", cancellationToken) : route;
+    }
+
+    /// <summary>
+    /// -32050 for <paramref name="caller"/>: for an OAuth server with a personal one-time link that starts connecting their account
+    /// (the key's pinned label, else the default one), else — or when that cannot be prepared — the server's generic connect URL.
+    /// </summary>
+    public async Task<McpProtocolException> AuthorizationRequiredAsync(UpstreamRoute route, McpCaller caller, string why, CancellationToken cancellationToken)
+    {
+        if (route.Server.AuthMode != AuthModes.OAuth)
+        {
+            return route.AuthorizationRequired(why);
+        }
+        try
+        {
+            var (state, _) = await oauth.BeginAsync(route.Server, caller.UserId, caller.PinnedLabel ?? CredentialStore.DefaultLabel, cancellationToken);
+            return (route with { AuthorizeUrl = oauth.StartLink(state) }).AuthorizationRequired(why);
+        }
+        catch (Exception ex) when (ex is OAuth.OAuthDiscoveryException or OAuth.ManualRegistrationRequired or HttpRequestException)
+        {
+            LogNoPersonalLink(logger, route.Server.Name, ex.Message);
+            return route.AuthorizationRequired(why);
+        }
     }
 
     /// <summary>
@@ -253,6 +275,9 @@ public sealed partial class Catalog(
         }
         return copy;
     }
+
+    [LoggerMessage(EventId = 7103, Level = LogLevel.Warning, Message = "No connect link for MCP server {Server}: {Reason}")]
+    private static partial void LogNoPersonalLink(ILogger logger, string server, string reason);
 
     [LoggerMessage(EventId = 7102, Level = LogLevel.Warning, Message = "Listing {What} of MCP server {Server} failed ({Error}: {Reason}); left out")]
     private static partial void LogListingFailed(ILogger logger, string what, string server, string error, string reason);
