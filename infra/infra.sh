@@ -49,7 +49,16 @@ PG_BIN=/usr/lib/postgresql/15/bin
 log() { echo "infra: $*" >&2; }
 die() { echo "infra: error: $*" >&2; exit 1; }
 wanted() { [[ ",$ONLY," == *",$1,"* ]]; }
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# PIDs are reused (pid_max may be 32768, and threads draw from the same numbers), so a PID file
+# is trusted only while its process still has the start time recorded beside it (<file>.start,
+# from /proc/<pid>/stat): a stale file never gets another process signalled.
+started_at() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; set -- $s; echo "${20}"; }
+record_pid() { echo "$2" > "$1"; started_at "$2" > "$1.start" || true; }
+same_process() { # pidfile pid
+  kill -0 "$2" 2>/dev/null || return 1
+  [ ! -s "$1.start" ] || [ "$(started_at "$2")" = "$(cat "$1.start")" ]
+}
+alive() { [ -f "$1" ] && same_process "$1" "$(cat "$1")"; }
 
 # ---------------------------------------------------------------- install
 missing_packages() {
@@ -176,6 +185,7 @@ redis_up() {
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
     --dir "$dir" --pidfile "$dir/pid" --logfile "$dir/redis.log" >/dev/null 9>&-
   wait_for redis 15 redis_ready
+  record_pid "$dir/pid" "$(cat "$dir/pid")" # redis wrote the PID itself; add its start time
 }
 redis_down() { stop_pid "$DATA/redis/pid" redis; }
 
@@ -201,10 +211,10 @@ rabbit_up() {
     # Our own epmd in the foreground, so it has a PID to stop (erl would daemonise one).
     if ! alive "$dir/epmd.pid"; then
       setsid epmd -port "$EPMD_PORT" -address 127.0.0.1 >"$dir/epmd.log" 2>&1 < /dev/null 9>&- &
-      echo $! > "$dir/epmd.pid"
+      record_pid "$dir/epmd.pid" $!
     fi
     setsid /usr/lib/rabbitmq/bin/rabbitmq-server >"$dir/rabbitmq.log" 2>&1 < /dev/null 9>&- &
-    echo $! > "$dir/pid"
+    record_pid "$dir/pid" $!
   )
   wait_for rabbitmq 90 amqp_ready
 }
@@ -275,7 +285,7 @@ EOF
 EOF
   # In foreground mode ClickHouse does not write --pid-file: record the PID ourselves.
   setsid clickhouse-server --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 < /dev/null 9>&- &
-  echo $! > "$dir/pid"
+  record_pid "$dir/pid" $!
   wait_for clickhouse 30 clickhouse_ready
 }
 clickhouse_down() { stop_pid "$DATA/clickhouse/pid" clickhouse 20; }
@@ -283,15 +293,19 @@ clickhouse_down() { stop_pid "$DATA/clickhouse/pid" clickhouse 20; }
 # ---------------------------------------------------------------- helpers
 stop_pid() { # pidfile name [timeout]
   local f="$1" name="$2" t="${3:-10}"
-  alive "$f" || { rm -f "$f"; return 0; }
+  alive "$f" || { rm -f "$f" "$f.start"; return 0; }
   local pid; pid=$(cat "$f")
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + t))
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ $SECONDS -ge $deadline ]; then log "$name did not stop in ${t}s, killing"; kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; break; fi
+  while same_process "$f" "$pid"; do
+    if [ $SECONDS -ge $deadline ]; then
+      log "$name did not stop in ${t}s, killing"
+      ! same_process "$f" "$pid" || kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.2; break
+    fi
     sleep 0.1
   done
-  rm -f "$f"
+  rm -f "$f" "$f.start"
 }
 
 with_lock() {

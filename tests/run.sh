@@ -80,8 +80,9 @@ bash infra/infra.sh reset "${INFRA_ARGS[@]}"
 
 log "Testing"
 rm -rf "$RESULTS"
-# --blame: a test host that crashes is reported with the test it was running.
-dotnet test ThinkWatch.slnx --no-build -c Debug --results-directory "$RESULTS" --blame \
+# A test host that crashes is reported with the test it was running, and a crash (not a kill)
+# leaves a mini dump under tests/results.
+dotnet test ThinkWatch.slnx --no-build -c Debug --results-directory "$RESULTS" --blame-crash --blame-crash-dump-type mini \
   --logger "trx" --logger "console;verbosity=minimal" "$@"
 TEST_EXIT=$?
 

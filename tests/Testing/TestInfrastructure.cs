@@ -26,7 +26,11 @@ public static class TestInfrastructure
 
     private static readonly Lazy<Task<InfraEndpoints>> Started = new(StartAsync, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    public static Task<InfraEndpoints> EnsureStartedAsync() => Started.Value;
+    public static Task<InfraEndpoints> EnsureStartedAsync()
+    {
+        StraySignals.Watch();
+        return Started.Value;
+    }
 
     private static async Task<InfraEndpoints> StartAsync()
     {
