@@ -39,6 +39,10 @@ public sealed class IdentityOptions
     [Range(typeof(TimeSpan), "00:10:00", "90.00:00:00")]
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>Sessions that ended (expired or revoked) longer ago than this are deleted with their refresh tokens.</summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
+    public TimeSpan KeepEndedSessions { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>Reverse proxies whose X-Forwarded-For is believed (the client IP binds sessions and throttles sign-ins).</summary>
     public string[] TrustedProxies { get; set; } = [];
 
@@ -46,7 +50,7 @@ public sealed class IdentityOptions
     [Range(typeof(TimeSpan), "01:00:00", "90.00:00:00")]
     public TimeSpan KeyExpiryWarning { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>How often purging and expiry warnings run.</summary>
+    /// <summary>How often purging, pruning and expiry warnings run.</summary>
     [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromHours(1);
 }

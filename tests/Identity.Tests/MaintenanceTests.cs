@@ -47,4 +47,41 @@ public sealed class MaintenanceTests : SignedInFixture
         Assert.That(await Host.QueryAsync<long>("SELECT count(*) FROM sessions WHERE user_id = @oldId", new { oldId }), Is.Zero);
         Assert.That(await Host.QueryAsync<long>("SELECT count(*) FROM users WHERE id = @recentId", new { recentId }), Is.EqualTo(1), "kept until its 30 days are up");
     }
+
+    [Test]
+    public async Task Sessions_ended_longer_ago_than_kept_and_finished_sign_in_throttles_are_removed()
+    {
+        var now = Host.Time.GetUtcNow();
+        var (expiredUser, _) = await Host.CreateUserAsync("developer");
+        var (revokedUser, _) = await Host.CreateUserAsync("developer");
+        var (recentUser, _) = await Host.CreateUserAsync("developer");
+        var longAgo = now.AddDays(-31);
+        await Host.ExecuteAsync("UPDATE sessions SET created_at = @longAgo - interval '7 days', expires_at = @longAgo WHERE user_id = @expiredUser", new { longAgo, expiredUser });
+        await Host.ExecuteAsync("UPDATE sessions SET revoked_at = @longAgo WHERE user_id = @revokedUser", new { longAgo, revokedUser });
+        await Host.ExecuteAsync("UPDATE sessions SET revoked_at = @recently WHERE user_id = @recentUser", new { recently = now.AddDays(-2), recentUser });
+        var prefix = "test-" + Guid.NewGuid().ToString("N")[..8] + ":";
+        await Host.ExecuteAsync("""
+            INSERT INTO login_throttle (key, failures, window_started_at, locked_until) VALUES
+                (@prefix || 'over', 3, @hourAgo, NULL),
+                (@prefix || 'lock-over', 0, @hourAgo, @minuteAgo),
+                (@prefix || 'locked', 0, @hourAgo, @inFiveMinutes),
+                (@prefix || 'counting', 2, @minuteAgo, NULL)
+            """, new { prefix, hourAgo = now.AddHours(-1), minuteAgo = now.AddMinutes(-1), inFiveMinutes = now.AddMinutes(5) });
+        Assert.That(await Host.QueryAsync<long>("SELECT count(*) FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE s.user_id = @expiredUser",
+            new { expiredUser }), Is.Positive, "signing in left a refresh token");
+
+        var result = await RunOnce();
+
+        Task<long> Sessions(Guid user) => Host.QueryAsync<long>("SELECT count(*) FROM sessions WHERE user_id = @user", new { user });
+        Assert.That(await Sessions(expiredUser), Is.Zero, "expired 31 days ago");
+        Assert.That(await Sessions(revokedUser), Is.Zero, "revoked 31 days ago, though it would have expired later");
+        Assert.That(await Sessions(recentUser), Is.EqualTo(1), "ended 2 days ago: kept for 30");
+        Assert.That(result.EndedSessions, Is.GreaterThanOrEqualTo(2));
+        Assert.That(await Host.QueryAsync<long>("SELECT count(*) FROM refresh_tokens WHERE session_id NOT IN (SELECT id FROM sessions)"), Is.Zero,
+            "their refresh tokens went with them");
+        var left = await Host.QueryAsync<string>("SELECT string_agg(substr(key, length(@prefix) + 1), ',' ORDER BY key) FROM login_throttle WHERE starts_with(key, @prefix)",
+            new { prefix });
+        Assert.That(left, Is.EqualTo("counting,locked"), "a window or lock still running is kept");
+        Assert.That(result.ThrottleRows, Is.GreaterThanOrEqualTo(2));
+    }
 }

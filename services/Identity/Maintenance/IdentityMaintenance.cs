@@ -7,15 +7,17 @@ using ThinkWatch.Integrations;
 namespace ThinkWatch.Identity.Maintenance;
 
 /// <summary>
-/// Periodic housekeeping: warns owners of keys about to expire (once per key) and purges users
-/// soft-deleted longer ago than <see cref="IdentityOptions.PurgeDeletedAfter"/>, with their
-/// sessions, keys and memberships. Replicas may run it at once: each step is idempotent.
+/// Periodic housekeeping: warns owners of keys about to expire (once per key), purges users
+/// soft-deleted longer ago than <see cref="IdentityOptions.PurgeDeletedAfter"/> with their
+/// sessions, keys and memberships, deletes sessions that ended longer ago than
+/// <see cref="IdentityOptions.KeepEndedSessions"/> with their refresh tokens, and sign-in throttle
+/// rows whose window and lock are over. Replicas may run it at once: each step is idempotent.
 /// </summary>
 public sealed partial class IdentityMaintenance(
     NpgsqlDataSource dataSource, EventOutbox outbox, IOptions<IdentityOptions> options, TimeProvider time,
     IEnumerable<StartupStep> startup, ILogger<IdentityMaintenance> logger) : BackgroundService
 {
-    public sealed record Result(int Warned, int Purged);
+    public sealed record Result(int Warned, int Purged, int EndedSessions, int ThrottleRows);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -26,7 +28,7 @@ public sealed partial class IdentityMaintenance(
             try
             {
                 var result = await RunOnceAsync(stoppingToken);
-                LogRan(logger, result.Warned, result.Purged);
+                LogRan(logger, result.Warned, result.Purged, result.EndedSessions, result.ThrottleRows);
             }
             catch (NpgsqlException ex)
             {
@@ -63,13 +65,26 @@ public sealed partial class IdentityMaintenance(
             DELETE FROM users WHERE id IN (SELECT id FROM purge);
             """, new { cutoff = now - o.PurgeDeletedAfter }, tx, cancellationToken: cancellationToken));
         var users = await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT count(*)::int FROM purge", transaction: tx, cancellationToken: cancellationToken));
+
+        // A session ended when it was revoked or expired, whichever came first (least ignores a NULL revoked_at).
+        await connection.ExecuteAsync(new CommandDefinition("""
+            CREATE TEMP TABLE ended ON COMMIT DROP AS SELECT id FROM sessions WHERE least(revoked_at, expires_at) < @endedBefore;
+            DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM ended);
+            DELETE FROM sessions WHERE id IN (SELECT id FROM ended);
+            """, new { endedBefore = now - o.KeepEndedSessions }, tx, cancellationToken: cancellationToken));
+        var sessions = await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT count(*)::int FROM ended", transaction: tx, cancellationToken: cancellationToken));
+        // A row whose window is over counts from zero again anyway; one still locked stays.
+        var throttle = await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM login_throttle WHERE window_started_at < @windowStart AND (locked_until IS NULL OR locked_until <= @now)",
+            new { now, windowStart = now - o.LoginFailureWindow }, tx, cancellationToken: cancellationToken));
         await tx.CommitAsync(cancellationToken);
         outbox.Flush();
-        return new Result(expiring.Count, users);
+        return new Result(expiring.Count, users, sessions, throttle);
     }
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Maintenance: {Warned} expiry warnings, {Purged} deleted users purged")]
-    private static partial void LogRan(ILogger logger, int warned, int purged);
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information,
+        Message = "Maintenance: {Warned} expiry warnings, {Purged} deleted users purged, {Sessions} ended sessions and {Throttle} sign-in throttle rows removed")]
+    private static partial void LogRan(ILogger logger, int warned, int purged, int sessions, int throttle);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Maintenance failed; retried at the next interval")]
     private static partial void LogFailed(ILogger logger, Exception exception);
