@@ -54,7 +54,7 @@ public sealed class IngestTests
     public async Task Mcp_admin_and_access_events_go_to_their_own_tables_with_absent_values_empty()
     {
         var user = NewUser();
-        var mcp = Events.McpCall(user, 1) with { AccountLabel = null };
+        var mcp = Events.McpCall(user, 1) with { AccountLabel = null, Cached = true };
         var admin = Events.Admin(user, 1);
         var access = Events.Access(user, 1) with { ApiKeyId = null };
 

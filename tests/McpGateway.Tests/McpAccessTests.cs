@@ -261,11 +261,19 @@ public sealed class McpAccessTests
             Text(await asIvy.CallToolAsync("vault__whoami")), Text(await asJon.CallToolAsync("vault__whoami")),
         };
         var vaultCalls = _host.Vault.Calls - vaultBefore;
+        var users = new[] { ivy.ToString(), jon.ToString() };
+        var recorded = new List<McpCallRecorded>();
+        for (var n = 0; n < 4; n++)
+        {
+            recorded.Add((await _calls.WaitAsync(e => e.Tool == "vault__whoami" && users.Contains(e.UserId), TimeSpan.FromSeconds(20))).Message);
+        }
 
         Assert.That(sums, Is.EqualTo(new[] { "506", "506", "507" }));
         Assert.That(notesCalls, Is.EqualTo(2), "the same arguments (in any order) answered once for everyone; other arguments asked again");
         Assert.That(whoami, Is.EqualTo(new[] { "vault: alice", "vault: bob", "vault: alice", "vault: bob" }), "never another user's answer");
         Assert.That(vaultCalls, Is.EqualTo(2), "once per user");
+        Assert.That(recorded.Where(e => e.Cached).Select(e => e.UserId), Is.EquivalentTo(users), "each user's second call is recorded as answered from the cache");
+        Assert.That(recorded.Where(e => !e.Cached).Select(e => e.UserId), Is.EquivalentTo(users));
     }
 
     private async Task<string> WhoAmIAsync(string key)

@@ -70,6 +70,22 @@ public sealed class ClickHouseClientTests
     }
 
     [Test]
+    public async Task A_column_added_by_the_schema_is_added_once_and_old_rows_get_its_default()
+    {
+        const string Create = "CREATE TABLE IF NOT EXISTS grown (id UInt32) ENGINE = MergeTree ORDER BY id";
+        await new ClickHouseSchema(_client, [Create], NullLogger<ClickHouseSchema>.Instance).ApplyAsync(CancellationToken.None);
+        await _client.InsertAsync("grown", [new { Id = 1u }]);
+        var schema = new ClickHouseSchema(_client, [Create, "ALTER TABLE grown ADD COLUMN flag UInt8 DEFAULT 0"], NullLogger<ClickHouseSchema>.Instance);
+
+        await schema.ApplyAsync(CancellationToken.None);
+        await schema.ApplyAsync(CancellationToken.None); // 18.16 would refuse a second ADD COLUMN
+        await _client.InsertAsync("grown", [new { Id = 2u, Flag = (byte)1 }]);
+
+        Assert.That(await _client.QueryScalarAsync("SELECT flag FROM grown WHERE id = 1"), Is.EqualTo("0"), "a row from before has the default");
+        Assert.That(await _client.QueryScalarAsync("SELECT flag FROM grown WHERE id = 2"), Is.EqualTo("1"));
+    }
+
+    [Test]
     public async Task Server_errors_carry_the_status_and_the_server_message()
     {
         var error = await Assert.ThrowsAsync<ClickHouseException>(() => _client.QueryScalarAsync("SELECT no_such_column FROM rows"));

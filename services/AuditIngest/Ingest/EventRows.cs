@@ -27,13 +27,13 @@ public sealed record UsageRow(
 
 public sealed record McpCallRow(
     string EventId, DateTimeOffset Ts, string TraceId, string UserId, string ApiKeyId, string AccountLabel, string ServerId, string Tool,
-    string Arguments, long ResponseBytes, int LatencyMs, string Error) : IEventRow
+    string Arguments, long ResponseBytes, int LatencyMs, string Error, byte Cached) : IEventRow
 {
     public const string Table = "mcp_calls";
 
     public static McpCallRow From(McpCallRecorded e) => new(
         e.EventId.ToString(), e.OccurredAt, e.TraceId ?? "", e.UserId, e.ApiKeyId ?? "", e.AccountLabel ?? "", e.ServerId, e.Tool,
-        e.ArgumentsJson, e.ResponseBytes, e.LatencyMs, e.Error ?? "");
+        e.ArgumentsJson, e.ResponseBytes, e.LatencyMs, e.Error ?? "", e.Cached ? (byte)1 : (byte)0);
 }
 
 public sealed record AdminAuditRow(

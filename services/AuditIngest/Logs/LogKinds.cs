@@ -30,7 +30,7 @@ public sealed record LogKind(string Name, string Table, Type RowType, string Use
 
     public static readonly LogKind Mcp = Define("mcp", McpCallRow.Table, typeof(McpCallRow), "user_id",
         ("user", Text("user_id")), ("key", Text("api_key_id")), ("account", Text("account_label")), ("server", Text("server_id")), ("tool", Text("tool")),
-        ("error", Text("error")), ("latency_ms", Number("latency_ms")), ("response_bytes", Number("response_bytes")));
+        ("error", Text("error")), ("latency_ms", Number("latency_ms")), ("response_bytes", Number("response_bytes")), ("cached", Number("cached")));
 
     public static readonly LogKind Admin = Define("admin", AdminAuditRow.Table, typeof(AdminAuditRow), "actor_user_id",
         ("user", Text("actor_user_id")), ("action", Text("action")), ("target_kind", Text("target_kind")), ("target", Text("target_id")),

@@ -19,12 +19,12 @@ public sealed class CallLog(EventSpool spool, TimeProvider time)
     public const int MaxArgumentChars = 16 * 1024;
 
     public void Called(McpCaller caller, string? accountLabel, McpServer server, string tool, IDictionary<string, JsonElement>? arguments, long responseBytes,
-        TimeSpan latency, string? error)
+        TimeSpan latency, string? error, bool cached = false)
     {
         var json = arguments is null ? "{}" : JsonSerializer.Serialize(arguments);
         spool.Enqueue(new McpCallRecorded(Guid.CreateVersion7(), time.GetUtcNow(), Activity.Current?.TraceId.ToString(), caller.UserId, caller.KeyId, accountLabel,
             server.Id.ToString(), Upstream.Catalog.NameOf(server, tool), json.Length > MaxArgumentChars ? json[..MaxArgumentChars] + "…" : json, responseBytes,
-            (int)Math.Min(int.MaxValue, latency.TotalMilliseconds), error));
+            (int)Math.Min(int.MaxValue, latency.TotalMilliseconds), error, cached));
     }
 
     public void Refused(McpCaller caller, string reason, string? rule, string detail, string? clientIp) =>

@@ -58,7 +58,7 @@ public sealed class ToolCalls(Catalog catalog, ToolAccess access, UpstreamClient
         var cacheKey = answers.Enabled ? ResponseCache.KeyFor(route, await catalog.DescribeToolAsync(route, tool, cancellationToken), arguments) : null;
         if (cacheKey is not null && await answers.GetAsync(cacheKey) is var (cached, cachedBytes))
         {
-            log.Called(caller, label, server, tool, arguments, cachedBytes, time.GetElapsedTime(started), null);
+            log.Called(caller, label, server, tool, arguments, cachedBytes, time.GetElapsedTime(started), null, cached: true);
             return cached;
         }
         try

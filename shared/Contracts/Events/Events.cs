@@ -28,7 +28,7 @@ public sealed record UsageRecorded(
     bool Stream,
     IReadOnlyList<string> Tags);
 
-/// <summary>An MCP tool invocation through the MCP gateway.</summary>
+/// <summary>An MCP tool invocation through the MCP gateway; <see cref="Cached"/>: answered from the gateway's response cache, not upstream.</summary>
 public sealed record McpCallRecorded(
     Guid EventId,
     DateTimeOffset OccurredAt,
@@ -41,7 +41,8 @@ public sealed record McpCallRecorded(
     string ArgumentsJson,
     long ResponseBytes,
     int LatencyMs,
-    string? Error);
+    string? Error,
+    bool Cached = false);
 
 /// <summary>An administrative action: who did what to what, from where.</summary>
 public sealed record AdminActionRecorded(
