@@ -5,6 +5,11 @@ using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Server;
 
 // An MCP server on stdin/stdout. Its user's token, when the gateway launches it for one, arrives in UPSTREAM_TOKEN.
+// A test may ask each start to be noted (its PID, a line) in STDIO_STARTS_FILE, to count the processes the gateway starts.
+if (Environment.GetEnvironmentVariable("STDIO_STARTS_FILE") is { Length: > 0 } starts)
+{
+    File.AppendAllText(starts, $"{Environment.ProcessId}\n");
+}
 var builder = Host.CreateApplicationBuilder(args);
 // stdout carries the protocol: logs go to stderr only.
 builder.Logging.ClearProviders();

@@ -5,7 +5,8 @@ namespace ThinkWatch.McpGateway.Upstream;
 
 /// <summary>
 /// Every <see cref="McpGatewayOptions.UpstreamHealthProbeInterval"/>, each enabled server is tried
-/// anonymously (a session of its own: initialize, tools/list): "up", "down" (unreachable or broken),
+/// anonymously (a session of its own: initialize, tools/list; a stdio server through its shared
+/// anonymous child, see <see cref="UpstreamClients.ProbeAsync"/>): "up", "down" (unreachable or broken),
 /// or "auth_required" when it answers 401/403 — a server used with users' own accounts is not down
 /// for refusing strangers. The verdict is stored on the server (GET /api/mcp/servers shows it).
 /// Every replica probes; verdicts agree, and a probe is cheap next to user traffic. Each round also

@@ -27,15 +27,25 @@ public sealed partial class UpstreamClients : IAsyncDisposable
     /// <summary>The anonymous identity: no credentials of anyone's.</summary>
     public const string Anonymous = "";
 
-    /// <summary>Runs <paramref name="call"/> on the server's session; a broken session is reopened once.</summary>
+    /// <summary>
+    /// Runs <paramref name="call"/> on the server's session; a broken session is reopened once. A use that is not
+    /// <paramref name="traffic"/> (a health probe) does not keep the session from idling out.
+    /// </summary>
     public async Task<T> UseAsync<T>(McpServer server, string identity, IReadOnlyDictionary<string, string>? headers, Func<McpClient, Task<T>> call,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool traffic = true)
     {
         for (var attempt = 1; ; attempt++)
         {
             var key = (server.Id, identity);
             var lazy = _clients.GetOrAdd(key, _ => new Lazy<Task<McpClient>>(() => ConnectAsync(server, headers)));
-            _lastUsed[key] = _time.GetTimestamp();
+            if (traffic)
+            {
+                _lastUsed[key] = _time.GetTimestamp();
+            }
+            else
+            {
+                _lastUsed.TryAdd(key, _time.GetTimestamp());
+            }
             try
             {
                 var client = await lazy.Value.WaitAsync(cancellationToken);
@@ -55,12 +65,19 @@ public sealed partial class UpstreamClients : IAsyncDisposable
 
     /// <summary>
     /// Opens a session of its own with <paramref name="headers"/> and lists the tools: "up", "auth_required" (the server
-    /// refused with 401/403) or "down", with what happened. Nothing is kept.
+    /// refused with 401/403) or "down", with what happened. Nothing is kept — but a stdio server is probed anonymously
+    /// through its shared anonymous session: a child process started for every probe would cost far more than the probe.
     /// </summary>
     public async Task<(string Status, string? Detail)> ProbeAsync(McpServer server, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
     {
         try
         {
+            if (server.Transport == ServerTransports.Stdio && headers is null)
+            {
+                var count = await UseAsync(server, Anonymous, null, async c => (await c.ListToolsAsync(cancellationToken: cancellationToken)).Count,
+                    cancellationToken, traffic: false);
+                return (ServerStatus.Up, $"{count} tools");
+            }
             await using var client = await ConnectAsync(server, headers);
             var tools = await client.ListToolsAsync(cancellationToken: cancellationToken);
             return (ServerStatus.Up, $"{tools.Count} tools");
