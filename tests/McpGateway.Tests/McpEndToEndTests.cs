@@ -131,6 +131,13 @@ public sealed class McpEndToEndTests
         }
         Assert.That(exited, Is.True, "the idle child process was stopped");
         Assert.That(Text(await asKim.CallToolAsync("localvault__echo", new Dictionary<string, object?> { ["text"] = "again" })), Is.EqualTo("stdio: again"));
+
+        // Removed again, so the rest of the fixture does not keep (probing) children.
+        foreach (var name in new[] { "local", "localvault" })
+        {
+            using var deleted = await console.DeleteAsync($"/api/mcp/servers/{_host.Servers[name]}");
+            Assert.That(deleted.IsSuccessStatusCode, Is.True, name);
+        }
     }
 
     private static bool Running(string pid)
