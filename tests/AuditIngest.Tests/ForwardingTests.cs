@@ -245,9 +245,17 @@ public sealed class ForwardingTests
         {
             await Task.Delay(100);
         }
+        using var disabled = await _console.PutAsJsonAsync($"/api/log-forwarders/{forwarder.GetProperty("id").GetString()}", new
+        {
+            name = forwarder.GetProperty("name").GetString(), kind = "webhook", eventKinds = new[] { "admin" }, enabled = false,
+            settings = new { url = receiver.Url.ToString(), maxAttempts = 5 },
+        });
+        var updated = await disabled.Content.ReadFromJsonAsync<JsonElement>();
         await DeleteAsync(forwarder);
 
         Assert.That(receiver.Requests, Has.Count.EqualTo(1));
+        Assert.That(disabled.StatusCode, Is.EqualTo(HttpStatusCode.OK), updated.ToString());
+        Assert.That(updated.GetProperty("deadLetters").GetInt64(), Is.EqualTo(1), "an update reports the dead-letter backlog like a read");
     }
 
     [Test]

@@ -111,7 +111,10 @@ public sealed class ForwarderStore(NpgsqlDataSource dataSource, SecretBox box, E
         {
             return new Outcome<ForwarderView>.Invalid(new() { ["name"] = ["A forwarder with this name exists already."] });
         }
-        var view = View(row, 0);
+        // An update answers with the backlog like a read does (a new forwarder has none).
+        var deadLetters = id is null ? 0 : await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT count(*) FROM forwarder_dead_letters WHERE forwarder_id = @rowId", new { rowId }, tx, cancellationToken: cancellationToken));
+        var view = View(row, deadLetters);
         await CommitAsync(actor, id is null ? "log_forwarder.create" : "log_forwarder.update", rowId, view, connection, tx, cancellationToken);
         return new Outcome<ForwarderView>.Done(view);
     }
