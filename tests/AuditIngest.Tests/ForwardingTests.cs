@@ -64,13 +64,15 @@ public sealed class ForwardingTests
 
     [TestCase("syslog_udp")]
     [TestCase("syslog_tcp")]
+    [TestCase("syslog_tls")]
     public async Task Syslog_receives_each_subscribed_event_as_an_RFC_5424_message(string kind)
     {
-        await using var receiver = kind == "syslog_tcp" ? SyslogReceiver.Tcp() : SyslogReceiver.Udp();
+        await using var receiver = kind switch { "syslog_tcp" => SyslogReceiver.Tcp(), "syslog_tls" => SyslogReceiver.Tls(), _ => SyslogReceiver.Udp() };
         var forwarder = await CreateAsync(new
         {
             name = $"siem-{kind}-{Guid.NewGuid():N}", kind, eventKinds = new[] { "usage", "access" },
-            settings = new { host = "127.0.0.1", port = receiver.Port, appName = "tw-test" },
+            // Over TLS the forwarder trusts the collector's CA (null otherwise: left out).
+            settings = new { host = "127.0.0.1", port = receiver.Port, appName = "tw-test", caCertificate = receiver.CaPem },
         });
         var user = NewUser();
         var usage = Enumerable.Range(0, 40).Select(n => Events.Usage(user, n)).ToList();
@@ -87,7 +89,7 @@ public sealed class ForwardingTests
         await DeleteAsync(forwarder);
 
         Assert.That(messages, Has.Count.EqualTo(41), "40 usage and 1 access event; the admin event is not subscribed");
-        Assert.That(receiver.FramingErrors, Is.Zero);
+        Assert.That((receiver.FramingErrors, receiver.TlsFailures), Is.EqualTo((0, 0)));
         var first = messages.Single(m => m.Json.GetProperty("event_id").GetString() == usage[0].EventId.ToString());
         Assert.Multiple(() =>
         {
@@ -228,6 +230,34 @@ public sealed class ForwardingTests
         Assert.That(received, Has.Count.EqualTo(301), "every event reached the receiver once it was back");
     }
 
+    [TestCase(null, null, TestName = "A collector certificate the system does not trust is refused")]
+    [TestCase("trusted CA", "siem.example", TestName = "A collector certificate for another name is refused")]
+    public async Task Syslog_over_TLS_sends_nothing_to_a_collector_it_cannot_verify(string? trust, string? serverName)
+    {
+        await using var receiver = SyslogReceiver.Tls();
+        var forwarder = await CreateAsync(new
+        {
+            name = "tls-" + Guid.NewGuid().ToString("N"), kind = "syslog_tls", eventKinds = new[] { "usage" },
+            settings = new { host = "127.0.0.1", port = receiver.Port, caCertificate = trust is null ? null : receiver.CaPem, serverName, maxAttempts = 3 },
+        });
+        var user = NewUser();
+
+        await _bus.Publish(Events.Usage(user, 0));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await GetAsync(forwarder)).GetProperty("deadLetters").GetInt64() == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        var letters = await _console.GetFromJsonAsync<JsonElement>($"/api/log-forwarders/{forwarder.GetProperty("id").GetString()}/dead-letters");
+        var received = await receiver.TakeAsync(_ => true, 1, TimeSpan.FromMilliseconds(300));
+        await DeleteAsync(forwarder);
+
+        Assert.That(letters.GetArrayLength(), Is.EqualTo(1), "kept as a dead letter");
+        Assert.That(letters[0].GetProperty("attempts").GetInt32(), Is.EqualTo(1), "a certificate refused once is refused again: not retried");
+        Assert.That(letters[0].GetProperty("lastError").GetString(), Does.Contain("TLS with"));
+        Assert.That(received, Is.Empty, "no event sent to a peer that was not verified");
+    }
+
     [Test]
     public async Task A_receiver_refusing_the_request_itself_is_not_retried()
     {
@@ -278,6 +308,12 @@ public sealed class ForwardingTests
         using var syslog = await _console.PostAsJsonAsync("/api/log-forwarders", new { name = "s", kind = "syslog_tcp", eventKinds = new[] { "usage" }, settings = new { port = 70000 } });
         Assert.That((await syslog.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateObject().Select(p => p.Name),
             Is.EquivalentTo(new[] { "settings.host", "settings.port" }));
+        using var tls = await _console.PostAsJsonAsync("/api/log-forwarders", new
+        {
+            name = "t", kind = "syslog_tls", eventKinds = new[] { "usage" }, settings = new { host = "siem.example", caCertificate = "not a certificate", serverName = "a b" },
+        });
+        Assert.That((await tls.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateObject().Select(p => p.Name),
+            Is.EquivalentTo(new[] { "settings.caCertificate", "settings.serverName" }));
 
         const string Secret = "top-secret-signing-key-42";
         var created = await CreateAsync(new { name = "audited-" + Guid.NewGuid().ToString("N"), kind = "webhook", eventKinds = new[] { "usage" }, secret = Secret,

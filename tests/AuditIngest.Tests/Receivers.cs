@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading.Channels;
@@ -23,16 +26,25 @@ public sealed partial record SyslogMessage(int Pri, string Timestamp, string Hos
     public System.Text.Json.JsonElement Json => System.Text.Json.JsonDocument.Parse(Msg).RootElement;
 }
 
-/// <summary>A syslog collector on loopback: UDP datagrams, or TCP with octet-counted framing (RFC 6587), each message as received.</summary>
+/// <summary>
+/// A syslog collector on loopback: UDP datagrams, or TCP with octet-counted framing (RFC 6587), in
+/// the clear or in TLS (RFC 5425) with a certificate for 127.0.0.1 and localhost from a CA of its
+/// own (<see cref="CaPem"/>), each message as received.
+/// </summary>
 public sealed class SyslogReceiver : IAsyncDisposable
 {
     private readonly Channel<byte[]> _messages = Channel.CreateUnbounded<byte[]>();
     private readonly CancellationTokenSource _stop = new();
     private readonly UdpClient? _udp;
     private readonly TcpListener? _tcp;
+    private readonly X509Certificate2? _certificate;
 
-    private SyslogReceiver(bool tcp)
+    private SyslogReceiver(bool tcp, bool tls = false)
     {
+        if (tls)
+        {
+            (_certificate, CaPem) = IssueCertificate();
+        }
         if (tcp)
         {
             _tcp = new TcpListener(IPAddress.Loopback, 0);
@@ -56,6 +68,34 @@ public sealed class SyslogReceiver : IAsyncDisposable
     public static SyslogReceiver Udp() => new(tcp: false);
 
     public static SyslogReceiver Tcp() => new(tcp: true);
+
+    public static SyslogReceiver Tls() => new(tcp: true, tls: true);
+
+    /// <summary>TLS: the certificate of the CA that issued the receiver's, for a forwarder to trust.</summary>
+    public string? CaPem { get; }
+
+    /// <summary>TLS handshakes that failed (the client refused the certificate, or spoke no TLS).</summary>
+    public int TlsFailures { get; private set; }
+
+    private static (X509Certificate2 Server, string CaPem) IssueCertificate()
+    {
+        var (from, until) = (DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=ThinkWatch test syslog CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        using var ca = caRequest.CreateSelfSigned(from, until);
+
+        using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", serverKey, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false)); // server authentication
+        using var issued = request.Create(ca, from, until, RandomNumberGenerator.GetBytes(8));
+        return (issued.CopyWithPrivateKey(serverKey), ca.ExportCertificatePem());
+    }
 
     /// <summary>Messages until <paramref name="count"/> matching ones arrived or the time is up.</summary>
     public async Task<List<SyslogMessage>> TakeAsync(Func<SyslogMessage, bool> match, int count, TimeSpan timeout)
@@ -113,10 +153,24 @@ public sealed class SyslogReceiver : IAsyncDisposable
     {
         using (client)
         {
-            var stream = client.GetStream();
+            Stream stream = client.GetStream();
             var one = new byte[1];
             try
             {
+                if (_certificate is not null)
+                {
+                    var ssl = new SslStream(stream);
+                    stream = ssl;
+                    try
+                    {
+                        await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _certificate }, _stop.Token);
+                    }
+                    catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException)
+                    {
+                        TlsFailures++;
+                        return;
+                    }
+                }
                 while (true)
                 {
                     var length = 0;
@@ -146,6 +200,10 @@ public sealed class SyslogReceiver : IAsyncDisposable
             catch (Exception ex) when (ex is OperationCanceledException or IOException or EndOfStreamException)
             {
             }
+            finally
+            {
+                await stream.DisposeAsync();
+            }
         }
     }
 
@@ -155,6 +213,7 @@ public sealed class SyslogReceiver : IAsyncDisposable
         _udp?.Dispose();
         _tcp?.Stop();
         _stop.Dispose();
+        _certificate?.Dispose();
     }
 }
 

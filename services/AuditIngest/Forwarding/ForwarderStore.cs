@@ -206,14 +206,14 @@ public static class ForwarderValidation
         }
         switch (input.Kind)
         {
-            case ForwarderKinds.SyslogUdp or ForwarderKinds.SyslogTcp:
+            case ForwarderKinds.SyslogUdp or ForwarderKinds.SyslogTcp or ForwarderKinds.SyslogTls:
                 if (s.Host is not { Length: > 0 and <= 253 } host || host.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
                 {
                     errors["settings.host"] = ["Required: the syslog collector's host name or address."];
                 }
                 if (s.Port is not null and not (>= 1 and <= 65535))
                 {
-                    errors["settings.port"] = ["From 1 to 65535 (514 when left out)."];
+                    errors["settings.port"] = ["From 1 to 65535 (514 when left out, 6514 over TLS)."];
                 }
                 if (s.Facility is not null and not (>= 0 and <= 23))
                 {
@@ -222,6 +222,18 @@ public static class ForwarderValidation
                 if (s.AppName is not null && (s.AppName.Length is 0 or > 48 || s.AppName.Any(c => c is <= ' ' or > '~')))
                 {
                     errors["settings.appName"] = ["1 to 48 printable ASCII characters without spaces (RFC 5424 APP-NAME)."];
+                }
+                if (s.CaCertificate is not null)
+                {
+                    using var ca = SyslogTransport.TrustedCa(s.CaCertificate);
+                    if (ca is null)
+                    {
+                        errors["settings.caCertificate"] = ["A certificate in PEM (-----BEGIN CERTIFICATE-----)."];
+                    }
+                }
+                if (s.ServerName is not null && (s.ServerName.Length is 0 or > 253 || s.ServerName.Any(c => c is <= ' ' or > '~')))
+                {
+                    errors["settings.serverName"] = ["The host name the collector's certificate carries."];
                 }
                 break;
             case ForwarderKinds.Webhook:

@@ -9,10 +9,11 @@ public static class ForwarderKinds
 {
     public const string SyslogUdp = "syslog_udp";
     public const string SyslogTcp = "syslog_tcp";
+    public const string SyslogTls = "syslog_tls";
     public const string Webhook = "webhook";
     public const string Kafka = "kafka";
 
-    public static readonly IReadOnlyList<string> All = [SyslogUdp, SyslogTcp, Webhook, Kafka];
+    public static readonly IReadOnlyList<string> All = [SyslogUdp, SyslogTcp, SyslogTls, Webhook, Kafka];
 
     /// <summary>Event kinds, named as /api/logs names them.</summary>
     public static readonly IReadOnlyList<string> EventKinds = [LogKind.Usage.Name, LogKind.Mcp.Name, LogKind.Admin.Name, LogKind.Access.Name];
@@ -21,13 +22,20 @@ public static class ForwarderKinds
 /// <summary>What each kind needs; unused fields stay null.</summary>
 public sealed record ForwarderSettings
 {
-    /// <summary>Syslog: the collector's host name or address, and port (514 by default).</summary>
+    /// <summary>Syslog: the collector's host name or address, and port (514 by default, 6514 over TLS).</summary>
     public string? Host { get; init; }
     public int? Port { get; init; }
 
     /// <summary>Syslog: facility 0–23 (13, "log audit", by default) and APP-NAME.</summary>
     public int? Facility { get; init; }
     public string? AppName { get; init; }
+
+    /// <summary>
+    /// Syslog over TLS: the PEM certificate of the CA (or the collector's own self-signed one) to trust instead of the system's
+    /// roots, and the name the collector's certificate must carry when it is not <see cref="Host"/>.
+    /// </summary>
+    public string? CaCertificate { get; init; }
+    public string? ServerName { get; init; }
 
     /// <summary>Webhook: an http(s) URL.</summary>
     public string? Url { get; init; }

@@ -1,13 +1,18 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace ThinkWatch.AuditIngest.Forwarding;
 
 /// <summary>
-/// Syslog (RFC 5424) over UDP (RFC 5426, one message per datagram) or TCP (RFC 6587 octet-counted
-/// framing: "LENGTH SP MESSAGE", on one connection kept per forwarder). Each message: PRI from the
+/// Syslog (RFC 5424) over UDP (RFC 5426, one message per datagram), TCP (RFC 6587 octet-counted
+/// framing: "LENGTH SP MESSAGE", on one connection kept per forwarder) or TLS (RFC 5425: the same
+/// framing in a TLS session; the collector's certificate checked against the system's roots or the
+/// forwarder's own CA, and its name against the host or server name). Each message: PRI from the
 /// forwarder's facility and the event's severity, the event's time, APP-NAME, MSGID = event kind,
 /// structured data with the event id, and the event's JSON as the UTF-8 (BOM-marked) MSG.
 /// </summary>
@@ -16,6 +21,7 @@ public sealed class SyslogTransport : IForwarderTransport, IAsyncDisposable
     /// <summary>Private-enterprise SD-ID; 32473 is the number RFC 5612 sets aside for documentation and examples.</summary>
     public const string StructuredDataId = "thinkwatch@32473";
     public const int DefaultPort = 514;
+    public const int DefaultTlsPort = 6514;
     public const int DefaultFacility = 13; // log audit
 
     /// <summary>Largest UDP payload sent; a longer MSG is cut (IPv4's limit is 65 507).</summary>
@@ -25,12 +31,13 @@ public sealed class SyslogTransport : IForwarderTransport, IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, TcpConnection> _tcp = new();
     private readonly string _hostname = Hostname();
 
-    public IReadOnlyList<string> Kinds { get; } = [ForwarderKinds.SyslogUdp, ForwarderKinds.SyslogTcp];
+    public IReadOnlyList<string> Kinds { get; } = [ForwarderKinds.SyslogUdp, ForwarderKinds.SyslogTcp, ForwarderKinds.SyslogTls];
 
     public async Task SendAsync(Forwarder forwarder, string eventKind, IReadOnlyList<ForwardedEvent> events, CancellationToken cancellationToken)
     {
         var s = forwarder.Settings;
-        var (host, port) = (s.Host!, s.Port ?? DefaultPort);
+        var tls = forwarder.Kind == ForwarderKinds.SyslogTls;
+        var (host, port) = (s.Host!, s.Port ?? (tls ? DefaultTlsPort : DefaultPort));
         if (forwarder.Kind == ForwarderKinds.SyslogUdp)
         {
             using var udp = new UdpClient();
@@ -42,8 +49,9 @@ public sealed class SyslogTransport : IForwarderTransport, IAsyncDisposable
             }
             return;
         }
-        var connection = _tcp.AddOrUpdate(forwarder.Id, _ => new TcpConnection(host, port),
-            (_, existing) => existing.Host == host && existing.Port == port ? existing : Replace(existing, host, port));
+        var target = new Target(host, port, tls, tls ? s.ServerName ?? host : null, tls ? s.CaCertificate : null);
+        var connection = _tcp.AddOrUpdate(forwarder.Id, _ => new TcpConnection(target),
+            (_, existing) => existing.Target == target ? existing : Replace(existing, target));
         using var frames = new MemoryStream();
         foreach (var e in events)
         {
@@ -54,11 +62,27 @@ public sealed class SyslogTransport : IForwarderTransport, IAsyncDisposable
         await connection.WriteAsync(frames.GetBuffer().AsMemory(0, (int)frames.Length), cancellationToken);
     }
 
-    private static TcpConnection Replace(TcpConnection old, string host, int port)
+    private static TcpConnection Replace(TcpConnection old, Target target)
     {
         old.Dispose();
-        return new TcpConnection(host, port);
+        return new TcpConnection(target);
     }
+
+    /// <summary>The certificate in <paramref name="pem"/>, or null when it holds none.</summary>
+    public static X509Certificate2? TrustedCa(string pem)
+    {
+        try
+        {
+            return X509Certificate2.CreateFromPem(pem);
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Where a connection goes: a change to any of it opens a new one.</summary>
+    private sealed record Target(string Host, int Port, bool Tls, string? ServerName, string? CaCertificate);
 
     /// <summary>One RFC 5424 message.</summary>
     public static byte[] Format(Forwarder forwarder, string eventKind, ForwardedEvent e, string hostname)
@@ -96,34 +120,33 @@ public sealed class SyslogTransport : IForwarderTransport, IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>A TCP connection opened on first use and again after any failure; one writer at a time.</summary>
-    private sealed class TcpConnection(string host, int port) : IDisposable
+    /// <summary>A TCP (or TLS) connection opened on first use and again after any failure; one writer at a time.</summary>
+    private sealed class TcpConnection(Target target) : IDisposable
     {
         private readonly SemaphoreSlim _gate = new(1, 1);
         private TcpClient? _client;
+        private Stream? _stream;
 
-        public string Host { get; } = host;
-        public int Port { get; } = port;
+        public Target Target { get; } = target;
 
         public async Task WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
         {
             await _gate.WaitAsync(cancellationToken);
             try
             {
-                if (_client is not { Connected: true })
+                if (_client is not { Connected: true } || _stream is null)
                 {
-                    _client?.Dispose();
+                    Close();
                     _client = new TcpClient { NoDelay = true };
-                    await _client.ConnectAsync(Host, Port, cancellationToken);
+                    await _client.ConnectAsync(Target.Host, Target.Port, cancellationToken);
+                    _stream = Target.Tls ? await AuthenticateAsync(_client.GetStream(), cancellationToken) : _client.GetStream();
                 }
-                var stream = _client.GetStream();
-                await stream.WriteAsync(bytes, cancellationToken);
-                await stream.FlushAsync(cancellationToken);
+                await _stream.WriteAsync(bytes, cancellationToken);
+                await _stream.FlushAsync(cancellationToken);
             }
             catch
             {
-                _client?.Dispose();
-                _client = null;
+                Close();
                 throw;
             }
             finally
@@ -132,9 +155,59 @@ public sealed class SyslogTransport : IForwarderTransport, IAsyncDisposable
             }
         }
 
+        private async Task<Stream> AuthenticateAsync(NetworkStream network, CancellationToken cancellationToken)
+        {
+            var ssl = new SslStream(network, leaveInnerStreamOpen: false);
+            using var ca = Target.CaCertificate is { } pem ? TrustedCa(pem) : null; // needed during the handshake only
+            try
+            {
+                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                {
+                    TargetHost = Target.ServerName,
+                    RemoteCertificateValidationCallback = ca is null ? null : (_, certificate, chain, errors) => IssuedBy(ca, certificate, chain, errors),
+                }, cancellationToken);
+                return ssl;
+            }
+            catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException)
+            {
+                await ssl.DisposeAsync();
+                // Not retryable: another attempt meets the same certificate.
+                throw new ForwardingException($"TLS with {Target.ServerName} failed: {ex.Message}", retryable: ex is IOException, ex);
+            }
+        }
+
+        /// <summary>The collector's certificate, for its name, chains up to the forwarder's own CA (and nothing else is trusted).</summary>
+        private static bool IssuedBy(X509Certificate2 ca, X509Certificate? certificate, X509Chain? presented, SslPolicyErrors errors)
+        {
+            if (certificate is not X509Certificate2 leaf || (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
+            {
+                return false;
+            }
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            if (presented is not null)
+            {
+                foreach (var element in presented.ChainElements)
+                {
+                    chain.ChainPolicy.ExtraStore.Add(element.Certificate); // intermediates the collector sent
+                }
+            }
+            return chain.Build(leaf);
+        }
+
+        private void Close()
+        {
+            _stream?.Dispose();
+            _stream = null;
+            _client?.Dispose();
+            _client = null;
+        }
+
         public void Dispose()
         {
-            _client?.Dispose();
+            Close();
             _gate.Dispose();
         }
     }
