@@ -48,11 +48,15 @@ public sealed class ForwarderStore(NpgsqlDataSource dataSource, SecretBox box, E
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<Row>(new CommandDefinition(
             $"SELECT {Columns} FROM log_forwarders WHERE @id::uuid IS NULL OR id = @id ORDER BY name", new { id }, cancellationToken: cancellationToken));
-        var backlog = (await connection.QueryAsync<(Guid Id, long Count)>(new CommandDefinition(
-            "SELECT forwarder_id, count(*) FROM forwarder_dead_letters WHERE @id::uuid IS NULL OR forwarder_id = @id GROUP BY forwarder_id", new { id },
-            cancellationToken: cancellationToken))).ToDictionary(b => b.Id, b => b.Count);
+        var backlog = await BacklogAsync(connection, id, null, cancellationToken);
         return [.. rows.Select(r => View(r, backlog.GetValueOrDefault(r.Id)))];
     }
+
+    /// <summary>Dead letters kept per forwarder: every forwarder's, or the one with <paramref name="id"/>.</summary>
+    private static async Task<Dictionary<Guid, long>> BacklogAsync(NpgsqlConnection connection, Guid? id, NpgsqlTransaction? tx, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<(Guid Id, long Count)>(new CommandDefinition(
+            "SELECT forwarder_id, count(*) FROM forwarder_dead_letters WHERE @id::uuid IS NULL OR forwarder_id = @id GROUP BY forwarder_id", new { id }, tx,
+            cancellationToken: cancellationToken))).ToDictionary(b => b.Id, b => b.Count);
 
     /// <summary>Every forwarder with its secret opened, for delivery.</summary>
     public async Task<IReadOnlyList<Forwarder>> LoadAsync(CancellationToken cancellationToken)
@@ -112,8 +116,7 @@ public sealed class ForwarderStore(NpgsqlDataSource dataSource, SecretBox box, E
             return new Outcome<ForwarderView>.Invalid(new() { ["name"] = ["A forwarder with this name exists already."] });
         }
         // An update answers with the backlog like a read does (a new forwarder has none).
-        var deadLetters = id is null ? 0 : await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT count(*) FROM forwarder_dead_letters WHERE forwarder_id = @rowId", new { rowId }, tx, cancellationToken: cancellationToken));
+        var deadLetters = id is null ? 0 : (await BacklogAsync(connection, rowId, tx, cancellationToken)).GetValueOrDefault(rowId);
         var view = View(row, deadLetters);
         await CommitAsync(actor, id is null ? "log_forwarder.create" : "log_forwarder.update", rowId, view, connection, tx, cancellationToken);
         return new Outcome<ForwarderView>.Done(view);
