@@ -26,14 +26,11 @@ public static class TestInfrastructure
 
     private static readonly Lazy<Task<InfraEndpoints>> Started = new(StartAsync, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    public static Task<InfraEndpoints> EnsureStartedAsync()
-    {
-        StraySignals.Watch();
-        return Started.Value;
-    }
+    public static Task<InfraEndpoints> EnsureStartedAsync() => Started.Value;
 
     private static async Task<InfraEndpoints> StartAsync()
     {
+        StraySignals.Watch(); // once per test host, with the infrastructure
         var result = await RunInfraAsync("up");
         if (result.ExitCode != 0)
         {
