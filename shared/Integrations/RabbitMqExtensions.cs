@@ -26,11 +26,17 @@ public static class RabbitMqExtensions
             configure?.Invoke(bus);
             bus.UsingRabbitMq((context, cfg) =>
             {
-                cfg.Host(uri);
+                // Our sockets: a broker that goes away mid-batch cannot wedge the connection (see RabbitMqSockets).
+                cfg.Host(uri, host => host.OnRefreshConnectionFactory = factory =>
+                {
+                    factory.SocketFactory = RabbitMqSockets.Create;
+                    return Task.CompletedTask;
+                });
                 endpoints?.Invoke(context, cfg);
                 cfg.ConfigureEndpoints(context);
             });
         });
+
         return builder;
     }
 }
