@@ -1,4 +1,7 @@
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 
 namespace ThinkWatch.Integrations;
@@ -8,7 +11,8 @@ public static class RabbitMqExtensions
     /// <summary>
     /// Registers MassTransit on RabbitMQ for ConnectionStrings:{connectionName}
     /// (an amqp://user:pass@host:port/vhost URI). MassTransit adds its own health check
-    /// tagged "ready", so readiness waits for the bus to connect.
+    /// tagged "ready", so readiness waits for the bus to connect; the <see cref="ConsumerWatch"/>
+    /// fails liveness when a queue this service consumes is left without consumers.
     /// </summary>
     /// <paramref name="endpoints"/> adds receive endpoints of its own, e.g. a per-instance
     /// temporary queue for events every replica must see.
@@ -37,6 +41,16 @@ public static class RabbitMqExtensions
             });
         });
 
+        builder.Services.AddOptions<ConsumerWatchOptions>()
+            .BindConfiguration(ConsumerWatchOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConsumerWatch>(sp, uri));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ConsumerWatch>());
+        builder.Services.AddReceiveEndpointObserver(sp => sp.GetRequiredService<ConsumerWatch>());
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            ConsumerWatch.CheckName, sp => sp.GetRequiredService<ConsumerWatch>(), HealthStatus.Unhealthy, ["live"]));
         return builder;
     }
 }

@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
+using MassTransit;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RabbitMQ.Client;
+
+namespace ThinkWatch.Integrations;
+
+public sealed class ConsumerWatchOptions
+{
+    public const string Section = "RabbitMq:ConsumerWatch";
+
+    /// <summary>How often the queues this service consumes are looked at.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long one of them may hold messages with no consumer before <c>/health/live</c> fails;
+    /// well over MassTransit's reconnect back-off (30 s at most) after a broker restart.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan Grace { get; set; } = TimeSpan.FromMinutes(2);
+}
+
+/// <summary>
+/// Watches the durable queues this service's receive endpoints consume (learnt as they become
+/// ready) through a connection of its own, and fails the liveness check when one has held
+/// messages with no consumer at all for longer than <see cref="ConsumerWatchOptions.Grace"/>:
+/// consumers lost in a way the bus does not notice (it reports healthy) are repaired only by a
+/// restart, which the orchestrator then does. The broker being unreachable is not this check's
+/// concern (readiness reports it) and starts the count again.
+/// </summary>
+public sealed partial class ConsumerWatch(Uri broker, IOptions<ConsumerWatchOptions> options, TimeProvider time, ILogger<ConsumerWatch> logger)
+    : BackgroundService, IReceiveEndpointObserver, IHealthCheck
+{
+    public const string CheckName = "rabbitmq-consumers";
+
+    private readonly ConcurrentDictionary<string, byte> _queues = new();
+    private readonly UnconsumedQueues _unconsumed = new();
+    private volatile string? _problem;
+
+    /// <summary>The queues watched, by name.</summary>
+    public IReadOnlyCollection<string> Queues => [.. _queues.Keys];
+
+    public Task Ready(ReceiveEndpointReady ready)
+    {
+        // Temporary (auto-delete) queues go with their consumer; only durable ones can be orphaned.
+        var query = ready.InputAddress.Query;
+        if (!query.Contains("temporary=true", StringComparison.OrdinalIgnoreCase) && !query.Contains("autodelete=true", StringComparison.OrdinalIgnoreCase))
+        {
+            _queues.TryAdd(ready.InputAddress.AbsolutePath.Split('/')[^1], 0);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
+
+    public Task Completed(ReceiveEndpointCompleted completed) => Task.CompletedTask;
+
+    public Task Faulted(ReceiveEndpointFaulted faulted) => Task.CompletedTask;
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_problem is { } problem ? HealthCheckResult.Unhealthy(problem) : HealthCheckResult.Healthy($"{_queues.Count} queues consumed"));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var factory = new ConnectionFactory
+        {
+            Uri = broker,
+            ClientProvidedName = "thinkwatch-consumer-watch",
+            AutomaticRecoveryEnabled = false,
+            SocketFactory = RabbitMqSockets.Create,
+        };
+        IConnection? connection = null;
+        using var timer = new PeriodicTimer(options.Value.Interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                if (_queues.IsEmpty)
+                {
+                    continue;
+                }
+                try
+                {
+                    connection ??= await factory.CreateConnectionAsync(stoppingToken);
+                    foreach (var queue in _queues.Keys)
+                    {
+                        await LookAsync(connection, queue, stoppingToken);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // Broker away: nothing to judge; count again once it answers.
+                    _unconsumed.Clear();
+                    if (connection is not null)
+                    {
+                        await connection.DisposeAsync();
+                        connection = null;
+                    }
+                }
+                Judge();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>One passive declare on a channel of its own (a missing queue closes the channel it was asked on).</summary>
+    private async Task LookAsync(IConnection connection, string queue, CancellationToken cancellationToken)
+    {
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        try
+        {
+            var state = await channel.QueueDeclarePassiveAsync(queue, cancellationToken);
+            _unconsumed.Observe(queue, state.MessageCount, state.ConsumerCount, time.GetUtcNow());
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 404)
+        {
+            _unconsumed.Observe(queue, 0, 0, time.GetUtcNow()); // deleted: nothing waits in it
+        }
+    }
+
+    private void Judge()
+    {
+        var worst = _unconsumed.Longest(time.GetUtcNow());
+        if (worst is { } w && w.For >= options.Value.Grace)
+        {
+            var problem = $"queue {w.Queue} has held {w.Messages} messages with no consumer for {w.For.TotalSeconds:0} s";
+            if (_problem is null)
+            {
+                LogConsumersLost(logger, w.Queue, w.Messages, (int)w.For.TotalSeconds);
+            }
+            _problem = problem;
+        }
+        else
+        {
+            _problem = null;
+        }
+    }
+
+    [LoggerMessage(EventId = 1035, Level = LogLevel.Error,
+        Message = "Queue {Queue} has held {Messages} messages with no consumer for {Seconds} s: this service's consumers are gone; /health/live now fails so that it is restarted")]
+    private static partial void LogConsumersLost(ILogger logger, string queue, uint messages, int seconds);
+}
+
+/// <summary>Since when each queue has held messages with nobody consuming them (the watch's memory, one caller).</summary>
+public sealed class UnconsumedQueues
+{
+    private readonly Dictionary<string, (DateTimeOffset Since, uint Messages)> _since = [];
+
+    public void Observe(string queue, uint messages, uint consumers, DateTimeOffset now)
+    {
+        if (messages == 0 || consumers > 0)
+        {
+            _since.Remove(queue);
+        }
+        else
+        {
+            _since[queue] = (_since.TryGetValue(queue, out var seen) ? seen.Since : now, messages);
+        }
+    }
+
+    public void Clear() => _since.Clear();
+
+    /// <summary>The queue unconsumed the longest, if any.</summary>
+    public (string Queue, uint Messages, TimeSpan For)? Longest(DateTimeOffset now) =>
+        _since.Count == 0 ? null : _since.Select(p => (p.Key, p.Value.Messages, now - p.Value.Since)).MaxBy(p => p.Item3);
+}

@@ -1,0 +1,117 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+using ThinkWatch.Integrations;
+using ThinkWatch.Testing;
+
+namespace ThinkWatch.Shared.Tests;
+
+public sealed record WatchedMessage(int N);
+
+public sealed class WatchedConsumer : IConsumer<WatchedMessage>
+{
+    public Task Consume(ConsumeContext<WatchedMessage> context) => Task.CompletedTask;
+}
+
+/// <summary>A queue this service consumes, left with messages and no consumer, fails liveness after the grace period, and recovers with its consumer.</summary>
+[TestFixture]
+public sealed class ConsumerWatchTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+
+    [Test]
+    public void A_queue_counts_as_unconsumed_from_its_first_sighting_with_messages_and_no_consumer()
+    {
+        var queues = new UnconsumedQueues();
+        queues.Observe("a", messages: 5, consumers: 0, T0);
+        queues.Observe("a", messages: 9, consumers: 0, T0.AddSeconds(10));
+        queues.Observe("b", messages: 1, consumers: 0, T0.AddSeconds(20));
+
+        Assert.That(queues.Longest(T0.AddSeconds(30)), Is.EqualTo(("a", 9u, TimeSpan.FromSeconds(30))));
+    }
+
+    [TestCase(5u, 1u, Description = "someone consumes it")]
+    [TestCase(0u, 0u, Description = "nothing waits in it")]
+    public void A_queue_consumed_or_empty_starts_the_count_again(uint messages, uint consumers)
+    {
+        var queues = new UnconsumedQueues();
+        queues.Observe("a", 5, 0, T0);
+        queues.Observe("a", messages, consumers, T0.AddSeconds(10));
+        Assert.That(queues.Longest(T0.AddSeconds(20)), Is.Null);
+
+        queues.Observe("a", 5, 0, T0.AddSeconds(20));
+        Assert.That(queues.Longest(T0.AddSeconds(25))?.For, Is.EqualTo(TimeSpan.FromSeconds(5)));
+        queues.Clear(); // the broker did not answer
+        Assert.That(queues.Longest(T0.AddSeconds(25)), Is.Null);
+    }
+
+    [Test]
+    public async Task Messages_waiting_with_the_consumers_gone_fail_liveness_until_they_are_back()
+    {
+        var infra = await TestInfrastructure.EnsureStartedAsync();
+        var vhost = await TestInfrastructure.CreateVirtualHostAsync("watch-" + Guid.NewGuid().ToString("N")[..8]);
+        var uri = infra.RabbitMqUri(virtualHost: vhost);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:rabbitmq"] = uri,
+            ["RabbitMq:ConsumerWatch:Interval"] = "00:00:00.200",
+            ["RabbitMq:ConsumerWatch:Grace"] = "00:00:02",
+        });
+        builder.Logging.ClearProviders();
+        builder.AddRabbitMqBus("rabbitmq", bus => bus.AddConsumer<WatchedConsumer>());
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var watch = host.Services.GetRequiredService<ConsumerWatch>();
+            var health = host.Services.GetRequiredService<HealthCheckService>();
+            async Task<HealthReportEntry> LiveAsync() => (await health.CheckHealthAsync(r => r.Tags.Contains("live"))).Entries[ConsumerWatch.CheckName];
+            async Task<HealthReportEntry> WaitForAsync(HealthStatus status)
+            {
+                var deadline = DateTime.UtcNow.AddSeconds(20);
+                var entry = await LiveAsync();
+                while (entry.Status != status && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(100);
+                    entry = await LiveAsync();
+                }
+                return entry;
+            }
+
+            Assert.That(() => watch.Queues, Is.EquivalentTo(new[] { "watched" }).After(20_000, 100), "the durable queue is watched, the bus's temporary one is not");
+            var bus = host.Services.GetRequiredService<IBusControl>();
+            await bus.StopAsync();
+            await PublishRawAsync(uri, "watched", 3);
+            await Task.Delay(1000);
+            Assert.That((await LiveAsync()).Status, Is.EqualTo(HealthStatus.Healthy), "within the grace period");
+
+            var failed = await WaitForAsync(HealthStatus.Unhealthy);
+            Assert.That(failed.Status, Is.EqualTo(HealthStatus.Unhealthy));
+            Assert.That(failed.Description, Does.Contain("queue watched has held 3 messages with no consumer"));
+
+            await bus.StartAsync();
+            Assert.That((await WaitForAsync(HealthStatus.Healthy)).Status, Is.EqualTo(HealthStatus.Healthy), "the consumer is back and takes them");
+        }
+        finally
+        {
+            await host.StopAsync();
+            await TestInfrastructure.DeleteVirtualHostAsync(vhost);
+        }
+    }
+
+    /// <summary>Messages straight into the queue (the bus that would publish them is stopped).</summary>
+    private static async Task PublishRawAsync(string uri, string queue, int count)
+    {
+        await using var connection = await new ConnectionFactory { Uri = new Uri(uri) }.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        for (var i = 0; i < count; i++)
+        {
+            await channel.BasicPublishAsync("", queue, "{}"u8.ToArray());
+        }
+    }
+}
