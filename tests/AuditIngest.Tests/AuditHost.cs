@@ -12,8 +12,9 @@ namespace ThinkWatch.AuditIngest.Tests;
 /// </summary>
 public sealed class AuditHost : IAsyncDisposable
 {
-    private readonly ServiceHost<AuditIngestOptions> _host;
+    private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _time;
+    private ServiceHost<AuditIngestOptions> _host;
 
     public const string VaultKey = "Vt8pQ2mZ6xL1cR9wK4nB7hJ3fD5gS0aY2uE8iO6r";
 
@@ -34,16 +35,20 @@ public sealed class AuditHost : IAsyncDisposable
         {
             settings[key] = value;
         }
+        _settings = settings;
         _time = time;
-        _host = new ServiceHost<AuditIngestOptions>(settings, services =>
+        _host = NewHost();
+    }
+
+    private ServiceHost<AuditIngestOptions> NewHost() =>
+        new(_settings, services =>
         {
             services.AddLogging(logging => logging.AddProvider(Logs));
-            if (time is not null)
+            if (_time is not null)
             {
-                services.AddSingleton(time);
+                services.AddSingleton(_time);
             }
         });
-    }
 
     /// <summary>The service's last warnings, for failing assertions to show.</summary>
     public RecentLogs Logs { get; } = new();
@@ -62,6 +67,23 @@ public sealed class AuditHost : IAsyncDisposable
         var (status, body) = await host._host.WaitForReadyAsync(TimeSpan.FromSeconds(60));
         Assert.That(status, Is.EqualTo(200), body);
         return host;
+    }
+
+    /// <summary>What an orchestrator's liveness probe sees.</summary>
+    public async Task<bool> IsLiveAsync()
+    {
+        using var client = _host.CreateClient();
+        using var response = await client.GetAsync("/health/live");
+        return response.IsSuccessStatusCode;
+    }
+
+    /// <summary>Stops the service and starts it again on the same databases and queues (as an orchestrator restarts it).</summary>
+    public async Task RestartAsync()
+    {
+        await _host.DisposeAsync();
+        _host = NewHost();
+        var (status, body) = await _host.WaitForReadyAsync(TimeSpan.FromSeconds(60));
+        Assert.That(status, Is.EqualTo(200), body);
     }
 
     public async Task<long> CountAsync(string sql) => long.Parse(await ClickHouse.QueryScalarAsync(sql), CultureInfo.InvariantCulture);
