@@ -92,9 +92,9 @@ public sealed partial class ConsumerWatch(Uri broker, IOptions<ConsumerWatchOpti
                         await LookAsync(connection, queue, stoppingToken);
                     }
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
+                catch (Exception) when (!stoppingToken.IsCancellationRequested)
                 {
-                    // Broker away: nothing to judge; count again once it answers.
+                    // Broker away (refused, timed out): nothing to judge; count again once it answers.
                     _unconsumed.Clear();
                     if (connection is not null)
                     {

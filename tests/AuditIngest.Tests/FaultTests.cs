@@ -26,7 +26,8 @@ public sealed class FaultTests
             new Dictionary<string, string?>
             {
                 ["AuditIngest:BatchSize"] = "100",
-                // Longer than MassTransit's reconnect back-off (30 s at most), as in production (2 min).
+                // A wedged AuditIngest is restarted within the wait (production: 2 min); still longer than
+                // MassTransit's reconnect back-off (30 s at most), so a slow but healthy reconnect is not.
                 ["RabbitMq:ConsumerWatch:Interval"] = "00:00:01",
                 ["RabbitMq:ConsumerWatch:Grace"] = "00:00:45",
             });
