@@ -96,11 +96,8 @@ public sealed partial class ConsumerWatch(Uri broker, IOptions<ConsumerWatchOpti
                 {
                     // Broker away (refused, timed out): nothing to judge; count again once it answers.
                     _unconsumed.Clear();
-                    if (connection is not null)
-                    {
-                        await connection.DisposeAsync();
-                        connection = null;
-                    }
+                    await DropAsync(connection);
+                    connection = null;
                 }
                 Judge();
             }
@@ -111,10 +108,24 @@ public sealed partial class ConsumerWatch(Uri broker, IOptions<ConsumerWatchOpti
         }
         finally
         {
-            if (connection is not null)
-            {
-                await connection.DisposeAsync();
-            }
+            await DropAsync(connection);
+        }
+    }
+
+    /// <summary>A connection the broker dropped may not close cleanly; it is abandoned rather than waited for.</summary>
+    private static async Task DropAsync(IConnection? connection)
+    {
+        if (connection is null)
+        {
+            return;
+        }
+        try
+        {
+            await connection.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception)
+        {
+            // already broken; nothing more to do with it
         }
     }
 

@@ -76,7 +76,7 @@ public sealed class FaultTests
             if (!await _audit.IsLiveAsync())
             {
                 await TestContext.Progress.WriteLineAsync($"{DateTime.UtcNow:HH:mm:ss} AuditIngest is not live ({count} of {expected} events in): restarting it");
-                await _audit.RestartAsync();
+                await _audit.RestartAsync().WaitAsync(TimeSpan.FromMinutes(3)); // a hang fails the test, never the run
             }
         }
     }

@@ -55,6 +55,61 @@ public sealed class ConsumerWatchTests
         var infra = await TestInfrastructure.EnsureStartedAsync();
         var vhost = await TestInfrastructure.CreateVirtualHostAsync("watch-" + Guid.NewGuid().ToString("N")[..8]);
         var uri = infra.RabbitMqUri(virtualHost: vhost);
+        using var host = Build(uri);
+        await host.StartAsync();
+        try
+        {
+            var watch = host.Services.GetRequiredService<ConsumerWatch>();
+            Assert.That(() => watch.Queues, Is.EquivalentTo(new[] { "watched" }).After(20_000, 100), "the durable queue is watched, the bus's temporary one is not");
+            var bus = host.Services.GetRequiredService<IBusControl>();
+            await bus.StopAsync();
+            await PublishRawAsync(uri, "watched", 3);
+            await Task.Delay(1000);
+            Assert.That((await LiveAsync(host)).Status, Is.EqualTo(HealthStatus.Healthy), "within the grace period");
+
+            var failed = await WaitForAsync(host, HealthStatus.Unhealthy);
+            Assert.That(failed.Status, Is.EqualTo(HealthStatus.Unhealthy));
+            Assert.That(failed.Description, Does.Contain("queue watched has held 3 messages with no consumer"));
+
+            await bus.StartAsync();
+            Assert.That((await WaitForAsync(host, HealthStatus.Healthy)).Status, Is.EqualTo(HealthStatus.Healthy), "the consumer is back and takes them");
+        }
+        finally
+        {
+            await host.StopAsync();
+            await TestInfrastructure.DeleteVirtualHostAsync(vhost);
+        }
+    }
+
+    [Test]
+    public async Task The_watch_keeps_watching_across_a_broker_restart()
+    {
+        await using var infra = await PrivateInfra.StartAsync();
+        using var host = Build(infra.RabbitMqUri);
+        await host.StartAsync();
+        try
+        {
+            var watch = host.Services.GetRequiredService<ConsumerWatch>();
+            Assert.That(() => watch.Queues, Is.EquivalentTo(new[] { "watched" }).After(20_000, 100));
+            await Task.Delay(500); // the watch has connected
+
+            await infra.StopAsync("rabbitmq");
+            await Task.Delay(1000); // its connection is gone
+            await infra.StartAsync("rabbitmq");
+            await host.Services.GetRequiredService<IBusControl>().StopAsync();
+            await PublishRawAsync(infra.RabbitMqUri, "watched", 2);
+
+            var entry = await WaitForAsync(host, HealthStatus.Unhealthy);
+            Assert.That(entry.Description, Does.Contain("queue watched has held 2 messages with no consumer"));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    private static IHost Build(string uri)
+    {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -64,44 +119,23 @@ public sealed class ConsumerWatchTests
         });
         builder.Logging.ClearProviders();
         builder.AddRabbitMqBus("rabbitmq", bus => bus.AddConsumer<WatchedConsumer>());
-        using var host = builder.Build();
-        await host.StartAsync();
-        try
+        return builder.Build();
+    }
+
+    private static async Task<HealthReportEntry> LiveAsync(IHost host) =>
+        (await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(r => r.Tags.Contains("live"))).Entries[ConsumerWatch.CheckName];
+
+    /// <summary>Polls the live check until it has <paramref name="status"/> (20 s at most); returns the last answer.</summary>
+    private static async Task<HealthReportEntry> WaitForAsync(IHost host, HealthStatus status)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var entry = await LiveAsync(host);
+        while (entry.Status != status && DateTime.UtcNow < deadline)
         {
-            var watch = host.Services.GetRequiredService<ConsumerWatch>();
-            var health = host.Services.GetRequiredService<HealthCheckService>();
-            async Task<HealthReportEntry> LiveAsync() => (await health.CheckHealthAsync(r => r.Tags.Contains("live"))).Entries[ConsumerWatch.CheckName];
-            async Task<HealthReportEntry> WaitForAsync(HealthStatus status)
-            {
-                var deadline = DateTime.UtcNow.AddSeconds(20);
-                var entry = await LiveAsync();
-                while (entry.Status != status && DateTime.UtcNow < deadline)
-                {
-                    await Task.Delay(100);
-                    entry = await LiveAsync();
-                }
-                return entry;
-            }
-
-            Assert.That(() => watch.Queues, Is.EquivalentTo(new[] { "watched" }).After(20_000, 100), "the durable queue is watched, the bus's temporary one is not");
-            var bus = host.Services.GetRequiredService<IBusControl>();
-            await bus.StopAsync();
-            await PublishRawAsync(uri, "watched", 3);
-            await Task.Delay(1000);
-            Assert.That((await LiveAsync()).Status, Is.EqualTo(HealthStatus.Healthy), "within the grace period");
-
-            var failed = await WaitForAsync(HealthStatus.Unhealthy);
-            Assert.That(failed.Status, Is.EqualTo(HealthStatus.Unhealthy));
-            Assert.That(failed.Description, Does.Contain("queue watched has held 3 messages with no consumer"));
-
-            await bus.StartAsync();
-            Assert.That((await WaitForAsync(HealthStatus.Healthy)).Status, Is.EqualTo(HealthStatus.Healthy), "the consumer is back and takes them");
+            await Task.Delay(100);
+            entry = await LiveAsync(host);
         }
-        finally
-        {
-            await host.StopAsync();
-            await TestInfrastructure.DeleteVirtualHostAsync(vhost);
-        }
+        return entry;
     }
 
     /// <summary>Messages straight into the queue (the bus that would publish them is stopped).</summary>
