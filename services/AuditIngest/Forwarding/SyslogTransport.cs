@@ -171,7 +171,7 @@ public sealed class SyslogTransport : IForwarderTransport, IAsyncDisposable
             catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException)
             {
                 await ssl.DisposeAsync();
-                // Not retryable: another attempt meets the same certificate.
+                // A refused certificate is not retried (another attempt meets the same one); a dropped connection is.
                 throw new ForwardingException($"TLS with {Target.ServerName} failed: {ex.Message}", retryable: ex is IOException, ex);
             }
         }
