@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Extensions.Time.Testing;
+using ThinkWatch.Testing;
 using ThinkWatch.Identity.Testing;
 using ThinkWatch.Quota.Testing;
 
@@ -14,7 +14,7 @@ public sealed class ConsoleForwardingTests
     [Test]
     public async Task Limits_and_pricing_are_reached_through_the_console_origin()
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
+        var time = TestClock.Create();
         await using var quota = await QuotaHost.StartAsync(network: true, time: time);
         await using var identity = await IdentityHost.StartAsync(new Dictionary<string, string?>
         {

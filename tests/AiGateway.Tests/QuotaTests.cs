@@ -128,7 +128,9 @@ public sealed class QuotaTests : GatewayFixture
         using var refused = await http.PostAsJsonAsync("/v1/chat/completions", Chat());
         Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
         Assert.That(refused.Headers.GetValues("X-ThinkWatch-Rule").Single(), Is.EqualTo("api_key:budget/daily"));
-        Assert.That(refused.Headers.RetryAfter!.Delta, Is.GreaterThan(TimeSpan.FromMinutes(1)), "until the next day (UTC)");
+        var now = Gateway.Quota.Time.GetUtcNow();
+        var untilTomorrow = now.UtcDateTime.Date.AddDays(1) - now.UtcDateTime;
+        Assert.That(refused.Headers.RetryAfter!.Delta, Is.EqualTo(untilTomorrow).Within(TimeSpan.FromSeconds(2)), "until the next day (UTC)");
     }
 
     [Test]

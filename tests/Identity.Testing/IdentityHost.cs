@@ -65,7 +65,7 @@ public sealed class IdentityHost : IAsyncDisposable
     /// <summary>The header tests use to say which IP a request comes from (TestServer has none).</summary>
     public const string ClientIpHeader = "X-Test-Client-IP";
 
-    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
+    public FakeTimeProvider Time { get; } = TestClock.Create();
     public HttpClient Http { get; }
     public IServiceProvider Services => _host.Services;
     public string ConnectionString { get; }

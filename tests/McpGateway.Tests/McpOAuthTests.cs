@@ -149,10 +149,16 @@ public sealed class McpOAuthTests
     {
         var dan = Guid.NewGuid();
         _oauth.ShortLivedNext("dan", TimeSpan.FromSeconds(1));
-        await ConnectAsync("docs", dan, "dan");
+        var connected = await ConnectAsync("docs", dan, "dan");
         await using var viaA = await AsUserAsync(dan, _host.ReplicaA);
         await using var viaB = await AsUserAsync(dan, _host.ReplicaB);
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        // Until the token is past the expiry the gateway stored (set on receipt, so after the server's own):
+        // then every call must renew, and both sides agree that it must.
+        var expires = connected.GetProperty("expiresAt").GetDateTimeOffset();
+        while (DateTimeOffset.UtcNow <= expires)
+        {
+            await Task.Delay(20);
+        }
         var before = _oauth.Refreshes;
 
         var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => (i % 2 == 0 ? viaA : viaB).CallToolAsync("docs__whoami").AsTask()));

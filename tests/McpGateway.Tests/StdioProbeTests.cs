@@ -2,9 +2,11 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using ModelContextProtocol.Protocol;
 using ThinkWatch.McpGateway.Servers;
 using ThinkWatch.McpGateway.Upstream;
+using ThinkWatch.Testing;
 
 namespace ThinkWatch.McpGateway.Tests;
 
@@ -15,6 +17,7 @@ public sealed class StdioProbeTests
     private string _starts = null!;
     private ServiceProvider _services = null!;
     private UpstreamClients _clients = null!;
+    private FakeTimeProvider _time = null!;
     private readonly McpServer _server = new(Guid.NewGuid(), "local", "Local", new Uri("stdio:local"), ServerTransports.Stdio, AuthModes.None, true,
         ServerStatus.Up, null, null, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
 
@@ -27,7 +30,8 @@ public sealed class StdioProbeTests
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         _services = new ServiceCollection().Configure<McpGatewayOptions>(configuration.GetSection(McpGatewayOptions.Section)).BuildServiceProvider();
         var options = _services.GetRequiredService<IOptionsMonitor<McpGatewayOptions>>();
-        _clients = new UpstreamClients(new GuardedHttp(options), options, TimeProvider.System, NullLoggerFactory.Instance);
+        _time = TestClock.Create();
+        _clients = new UpstreamClients(new GuardedHttp(options), options, _time, NullLoggerFactory.Instance);
     }
 
     [TearDown]
@@ -67,12 +71,12 @@ public sealed class StdioProbeTests
     public async Task A_child_used_only_by_probes_still_idles_out_and_traffic_keeps_it()
     {
         await _clients.ProbeAsync(_server, null, CancellationToken.None);
-        await Task.Delay(300);
+        _time.Advance(TimeSpan.FromMilliseconds(300));
         await _clients.ProbeAsync(_server, null, CancellationToken.None);
         var evictedAfterProbes = await _clients.EvictIdleAsync(TimeSpan.FromMilliseconds(200));
 
         await WhoAmIAsync();
-        await Task.Delay(300);
+        _time.Advance(TimeSpan.FromMilliseconds(300));
         await WhoAmIAsync();
         var evictedAfterTraffic = await _clients.EvictIdleAsync(TimeSpan.FromMilliseconds(200));
 

@@ -24,7 +24,7 @@ public sealed class QuotaHost : IAsyncDisposable
 
     private QuotaHost(InfraEndpoints infra, IReadOnlyDictionary<string, string?>? extra, bool network, FakeTimeProvider? time, string? database)
     {
-        Time = time ?? new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
+        Time = time ?? TestClock.Create();
         Prefix = "t" + Guid.NewGuid().ToString("N")[..12];
         Database = database ?? InfraEndpoints.UniqueName("quota");
         var settings = new Dictionary<string, string?>

@@ -160,7 +160,8 @@ public sealed class LimitsApiTests
         Assert.That(budget.GetProperty("usedWeightedTokens").GetInt64(), Is.EqualTo(500), "an unpriced model weighs 1 per token");
         Assert.That(budget.GetProperty("usedMicroUsd").GetInt64(), Is.Zero);
         Assert.That(budget.GetProperty("limitMicroUsd").GetInt64(), Is.EqualTo(12_500_000));
-        Assert.That(budget.GetProperty("periodEnd").GetDateTimeOffset(), Is.EqualTo(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero)).Or.GreaterThan(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero)));
+        var now = _quota.Time.GetUtcNow();
+        Assert.That(budget.GetProperty("periodEnd").GetDateTimeOffset(), Is.EqualTo(new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1)), "the first of next month");
 
         using var bad = await console.GetAsync("/api/limits/usage?subjectKind=planet&subjectId=x");
         Assert.That(bad.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));

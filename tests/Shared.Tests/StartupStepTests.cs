@@ -24,35 +24,53 @@ public sealed class StartupStepTests
     private static async Task<HealthCheckResult> Health(StartupStep step) =>
         await step.CheckHealthAsync(new HealthCheckContext());
 
-    private static async Task WaitForAttempts(ScriptedStep step, int attempts)
+    /// <summary>A fake clock that counts the timers made on it: a step waiting out its delay has made one.</summary>
+    private sealed class CountingClock : FakeTimeProvider
     {
-        for (var i = 0; i < 500 && Volatile.Read(ref step.Attempts) < attempts; i++)
+        private int _timers;
+        public int Timers => Volatile.Read(ref _timers);
+
+        public CountingClock() : base(TimeProvider.System.GetUtcNow()) { }
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
-            await Task.Delay(10);
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            Interlocked.Increment(ref _timers);
+            return timer;
         }
-        await Task.Delay(20); // let the step record the outcome and reach its delay
+    }
+
+    /// <summary>Waits for a state (never for a length of time); fails after 10 s without it.</summary>
+    private static async Task WaitUntil(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"waiting for {what}");
+            await Task.Delay(5);
+        }
     }
 
     [Test]
     public async Task Transient_failures_are_retried_with_growing_delays_until_ready()
     {
-        var time = new FakeTimeProvider();
+        var time = new CountingClock();
         var step = new ScriptedStep(new Queue<Exception?>([new TimeoutException(), new TimeoutException(), null]), time);
 
         await step.StartAsync(CancellationToken.None);
-        await WaitForAttempts(step, 1);
+        await WaitUntil(() => time.Timers == 1, "the first delay");
         var afterFirst = await Health(step);
         time.Advance(TimeSpan.FromMilliseconds(250));
-        await WaitForAttempts(step, 2);
+        await WaitUntil(() => time.Timers == 2, "the second delay");
         time.Advance(TimeSpan.FromMilliseconds(250)); // the second delay is 500 ms: not yet
-        await Task.Delay(50);
         var attemptsBeforeSecondDelay = step.Attempts;
+        var timersBeforeSecondDelay = time.Timers;
         time.Advance(TimeSpan.FromMilliseconds(250));
-        await WaitForAttempts(step, 3);
+        await WaitUntil(() => step.Completed, "the third attempt to succeed");
 
         Assert.That(afterFirst.Status, Is.EqualTo(HealthStatus.Unhealthy));
         Assert.That(afterFirst.Description, Does.Contain("TimeoutException (attempt 1)"));
-        Assert.That(attemptsBeforeSecondDelay, Is.EqualTo(2));
+        Assert.That((attemptsBeforeSecondDelay, timersBeforeSecondDelay), Is.EqualTo((2, 2)));
         Assert.That(step.Attempts, Is.EqualTo(3));
         Assert.That(step.Completed, Is.True);
         Assert.That((await Health(step)).Status, Is.EqualTo(HealthStatus.Healthy));
@@ -62,13 +80,14 @@ public sealed class StartupStepTests
     [Test]
     public async Task A_permanent_failure_stops_retrying_and_keeps_the_reason_on_readiness()
     {
-        var time = new FakeTimeProvider();
+        var time = new CountingClock();
         var step = new ScriptedStep(new Queue<Exception?>([new InvalidDataException("script 0002 was edited")]), time);
 
         await step.StartAsync(CancellationToken.None);
-        await WaitForAttempts(step, 1);
+        await step.ExecuteTask!; // it gave up: no delay, no further attempt
         time.Advance(TimeSpan.FromMinutes(5));
-        await Task.Delay(50);
+
+        Assert.That(time.Timers, Is.Zero);
 
         Assert.That(step.Attempts, Is.EqualTo(1));
         var health = await Health(step);

@@ -102,6 +102,13 @@ public static class QuotaScripts
           end
         end
 
+        -- A budget outlives its period by a day. Relative to the caller's clock, never Redis's:
+        -- an absolute PEXPIREAT judged by a Redis clock that runs ahead of the Quota hosts' would
+        -- drop a budget's state the moment it is written.
+        local function keep(pend)
+          return math.max(pend - now, 0) + 86400000
+        end
+
         local function budget(h)
           local m = redis.call('HMGET', h, 'u', 'c', 'rt', 'rc')
           return tonumber(m[1]) or 0, tonumber(m[2]) or 0, tonumber(m[3]) or 0, tonumber(m[4]) or 0
@@ -166,8 +173,8 @@ public static class QuotaScripts
             redis.call('HINCRBY', h, 'rt', et)
             redis.call('HINCRBY', h, 'rc', ec)
             redis.call('ZADD', z, rexp, rid)
-            redis.call('PEXPIREAT', h, pend + 86400000)
-            redis.call('PEXPIREAT', z, pend + 86400000)
+            redis.call('PEXPIRE', h, keep(pend))
+            redis.call('PEXPIRE', z, keep(pend))
           end
         end
         return out
@@ -205,7 +212,7 @@ public static class QuotaScripts
           release(h, z, rid)
           local u = redis.call('HINCRBY', h, 'u', at)
           local c = redis.call('HINCRBY', h, 'c', ac)
-          redis.call('PEXPIREAT', h, pend + 86400000)
+          redis.call('PEXPIRE', h, keep(pend))
           for _, th in ipairs(thresholds) do
             if (lt >= 0 and u * 100 >= lt * th) or (lc >= 0 and c * 100 >= lc * th) then
               if redis.call('HSETNX', h, 'a' .. th, 1) == 1 then
