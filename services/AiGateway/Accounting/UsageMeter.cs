@@ -38,14 +38,15 @@ public sealed class UsageMeter(TimeProvider time, string endpoint)
     public void FirstToken() => _firstToken ??= time.GetElapsedTime(_started);
 
     /// <summary>Tags from X-ThinkWatch-Tag headers (comma-separated) and the body's metadata (OpenAI key-values, Anthropic user_id), as "key:value".</summary>
-    public void TagFrom(HttpRequest request, JsonObject body)
+    /// <summary>Tags from the header, and from the body's metadata once it is read (a body refused as unreadable has none).</summary>
+    public void TagFrom(HttpRequest request, JsonObject? body)
     {
         var tags = new List<string>();
         foreach (var header in request.Headers[TagHeader])
         {
             tags.AddRange((header ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         }
-        if (body["metadata"] is JsonObject metadata)
+        if (body?["metadata"] is JsonObject metadata)
         {
             foreach (var (key, value) in metadata)
             {

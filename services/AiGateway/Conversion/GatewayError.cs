@@ -11,6 +11,8 @@ public enum ErrorKind
     Api,
     Overloaded,
     UpstreamTimeout,
+    /// <summary>A fault of the gateway's own (a bug): 500, logged, no details for the client.</summary>
+    Internal,
 }
 
 /// <summary>An error for the client, written in its API's shape (see Errors) with the matching status.</summary>
@@ -26,6 +28,7 @@ public sealed record GatewayError(ErrorKind Kind, string Message, string? Param 
         ErrorKind.RateLimited => 429,
         ErrorKind.Overloaded => 503,
         ErrorKind.UpstreamTimeout => 504,
+        ErrorKind.Internal => 500,
         _ => 502,
     };
 

@@ -47,6 +47,8 @@ public static class Extensions
         builder.Services.AddSingleton<UpstreamHttp>();
         builder.Services.AddSingleton<UpstreamResilience>();
         builder.Services.AddSingleton<ChatPipeline>();
+        // First, so it is asked before the default ProblemDetails writer.
+        builder.Services.Insert(0, ServiceDescriptor.Singleton<IProblemDetailsWriter, ModelApiErrors>());
         builder.Services.AddMcpForwarding();
         builder.AddInternalGrpcClient<Contracts.Quota.V1.QuotaService.QuotaServiceClient>("quota");
         builder.Services.AddSingleton<IQuotaGate, GrpcQuotaGate>();

@@ -50,6 +50,20 @@ public sealed partial class ChatPipeline(
             status = 499; // client closed the request
             LogClientLeft(logger, context.Request.Path);
         }
+        catch (Exception ex)
+        {
+            // A fault of ours: the client gets a 500 in its own shape (or a cut stream), the usage record says 500.
+            status = StatusCodes.Status500InternalServerError;
+            LogFailed(logger, ex, context.Request.Path);
+            if (context.Response.HasStarted)
+            {
+                context.Abort();
+            }
+            else
+            {
+                await ClientErrors.WriteAsync(context, format, new GatewayError(ErrorKind.Internal, "The gateway failed while handling this request; the failure is logged."));
+            }
+        }
         finally
         {
             if (meter.Build(status) is { } record)
@@ -63,11 +77,12 @@ public sealed partial class ChatPipeline(
     {
         var aborted = context.RequestAborted;
         var principal = meter.Principal = await keys.AuthenticateAsync(context.Request, aborted);
+        meter.TagFrom(context.Request, null);
         var bytes = await RequestBody.ReadAsync(context.Request, options.Value.MaxRequestBodyBytes, aborted);
         meter.RequestBytes = bytes.Length;
         var body = RequestBody.ParseObject(bytes);
-        var model = meter.Model = JsonRead.RequiredString(body, "model", "");
         meter.TagFrom(context.Request, body);
+        var model = meter.Model = RequestChecks.Check(format, body);
         if (!NamePatterns.Allows(principal.AllowedModels, model))
         {
             throw new GatewayException(new GatewayError(ErrorKind.Permission, $"This API key may not use the model '{model}'.", "model"));
@@ -122,7 +137,11 @@ public sealed partial class ChatPipeline(
                     }
                     throw new GatewayException(failure);
                 }
-                if (call.Stream)
+                if (call.Stream && AnsweredWithJson(upstream))
+                {
+                    await ReplayAsStreamAsync(context, format, route, call, upstream, timeout.Token, meter);
+                }
+                else if (call.Stream)
                 {
                     await StreamAsync(context, format, route, call, upstream, timeout, meter);
                 }
@@ -183,7 +202,11 @@ public sealed partial class ChatPipeline(
     }
 
     /// <summary>What goes upstream, and how to read what comes back.</summary>
-    private sealed record Call(byte[] Body, bool Stream, bool ClientWantsUsage, bool PassThrough, string ClientModel);
+    private sealed record Call(byte[] Body, bool Stream, bool ClientWantsUsage, bool PassThrough, string ClientModel)
+    {
+        /// <summary>A forwarded answer names the upstream's model; the client asked for another name (an alias).</summary>
+        public JsonEncodedText? Rename { get; init; }
+    }
 
     private Call Prepare(ClientFormat format, UpstreamRoute route, string model, JsonObject body, byte[] original)
     {
@@ -211,7 +234,10 @@ public sealed partial class ChatPipeline(
                 changed["stream_options"] = new JsonObject { ["include_usage"] = true };
             }
             changed["model"] = route.UpstreamModel;
-            return new Call(JsonWire.Bytes(changed), stream, wantsUsage, true, model);
+            return new Call(JsonWire.Bytes(changed), stream, wantsUsage, true, model)
+            {
+                Rename = route.UpstreamModel == model ? null : JsonEncodedText.Encode(model),
+            };
         }
         var target = $"{route.Codec.Name} (provider '{route.Provider.Name}')";
         var request = ClientCodecOf(format).ParseRequest(body, target);
@@ -250,21 +276,17 @@ public sealed partial class ChatPipeline(
 
     private async Task RespondAsync(HttpContext context, ClientFormat format, UpstreamRoute route, Call call, HttpResponseMessage upstream, CancellationToken cancellationToken, UsageMeter meter)
     {
-        var bytes = await upstream.Content.ReadAsByteArrayAsync(cancellationToken);
-        JsonObject body;
-        try
-        {
-            body = JsonNode.Parse(bytes) as JsonObject ?? throw new JsonException("not an object");
-        }
-        catch (JsonException)
-        {
-            throw new GatewayException(new GatewayError(ErrorKind.Api, $"The provider '{route.Provider.Name}' answered with something that is not JSON."));
-        }
+        var (bytes, body) = await ReadAnswerAsync(route, upstream, cancellationToken);
         meter.Reported = route.Codec.UsageOf(body);
         if (!call.PassThrough)
         {
             var response = route.Codec.ParseResponse(body);
             bytes = JsonWire.Bytes(ClientCodecOf(format).WriteResponse(response, call.ClientModel, time.GetUtcNow().ToUnixTimeSeconds()));
+        }
+        else if (call.Rename is not null && body.ContainsKey("model"))
+        {
+            body["model"] = call.ClientModel;
+            bytes = JsonWire.Bytes(body);
         }
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json";
@@ -277,12 +299,7 @@ public sealed partial class ChatPipeline(
     private async Task StreamAsync(HttpContext context, ClientFormat format, UpstreamRoute route, Call call, HttpResponseMessage upstream, CancellationTokenSource timeout, UsageMeter meter)
     {
         var response = context.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        await response.StartAsync(context.RequestAborted);
+        await StartEventStreamAsync(context);
 
         var decoder = route.Codec.CreateDecoder();
         var encoder = call.PassThrough ? null : ClientCodecOf(format).CreateEncoder(call.ClientModel, time.GetUtcNow().ToUnixTimeSeconds(), call.ClientWantsUsage);
@@ -372,6 +389,10 @@ public sealed partial class ChatPipeline(
                 return;
             }
         }
+        if (call.Rename is { } rename && Sse.Contains(raw, "\"model\""u8) && ModelName.TryWriteRenamed(raw.IsSingleSegment ? raw.FirstSpan : raw.ToArray(), rename, writer))
+        {
+            return;
+        }
         foreach (var segment in raw)
         {
             writer.Write(segment.Span);
@@ -424,6 +445,9 @@ public sealed partial class ChatPipeline(
 
     [LoggerMessage(EventId = 4206, Level = LogLevel.Warning, Message = "Provider {Provider} sent no answer in time")]
     private static partial void LogUpstreamSilent(ILogger logger, string provider);
+
+    [LoggerMessage(EventId = 4207, Level = LogLevel.Error, Message = "Request to {Path} failed inside the gateway")]
+    private static partial void LogFailed(ILogger logger, Exception exception, PathString path);
 
     [LoggerMessage(EventId = 4203, Level = LogLevel.Warning, Message = "Stream from provider {Provider} broke off ({Reason})")]
     private static partial void LogStreamBroken(ILogger logger, string provider, string reason);
