@@ -27,10 +27,16 @@ public sealed class ApiKeyOptions
 /// Who a presented `tw-` key belongs to, for one surface (AI or MCP gateway). Answers come from
 /// Identity (KeyService over gRPC) and are cached by key hash — principals for
 /// <see cref="ApiKeyOptions.CacheTtl"/>, refusals briefly — and dropped the moment Identity
-/// announces a change to the key (<see cref="ApiKeyEventsConsumer"/>).
+/// announces a change to the key (<see cref="ApiKeyEventsConsumer"/>). While those announcements
+/// cannot arrive (the broadcast subscription is lost) nothing cached is trusted, and all of it is
+/// forgotten when they can again.
 /// </summary>
-public sealed class ApiKeyValidator(KeyService.KeyServiceClient keys, IMemoryCache cache, IOptions<ApiKeyOptions> options, TimeProvider time, Surface surface)
+public sealed class ApiKeyValidator(KeyService.KeyServiceClient keys, IMemoryCache cache, BroadcastSubscription broadcast, IOptions<ApiKeyOptions> options,
+    TimeProvider time, Surface surface)
 {
+    // Part of every cache key: a new generation forgets every answer at once.
+    private int _generation;
+
     private static readonly ValidateKeyResponse NotAKey = new() { Rejection = new KeyRejection { Reason = RejectionReason.Unknown, Message = "Unknown API key." } };
 
     /// <summary>Identity's answer for <paramref name="presented"/>; a gRPC failure is the caller's to report.</summary>
@@ -42,7 +48,7 @@ public sealed class ApiKeyValidator(KeyService.KeyServiceClient keys, IMemoryCac
         }
         var hash = Security.TokenHash.Of(presented);
         var cacheKey = CacheKey(Convert.ToHexStringLower(hash));
-        if (!cache.TryGetValue(cacheKey, out ValidateKeyResponse? answer) || answer is null)
+        if (!broadcast.Listening || !cache.TryGetValue(cacheKey, out ValidateKeyResponse? answer) || answer is null)
         {
             answer = await keys.ValidateAsync(new ValidateKeyRequest { KeyHash = Google.Protobuf.ByteString.CopyFrom(hash), Surface = surface },
                 cancellationToken: cancellationToken);
@@ -65,7 +71,10 @@ public sealed class ApiKeyValidator(KeyService.KeyServiceClient keys, IMemoryCac
 
     public void Forget(string keyHashHex) => cache.Remove(CacheKey(keyHashHex));
 
-    private static string CacheKey(string hex) => "key:" + hex;
+    /// <summary>Forgets every cached answer (they age out of the cache unread).</summary>
+    public void ForgetAll() => Interlocked.Increment(ref _generation);
+
+    private string CacheKey(string hex) => $"key:{Volatile.Read(ref _generation)}:{hex}";
 }
 
 /// <summary>Drops cached answers for keys Identity changed or revoked (on every gateway replica).</summary>
@@ -92,6 +101,7 @@ public static class ApiKeyExtensions
         builder.Services.AddOptions<ApiKeyOptions>().BindConfiguration(ApiKeyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddMemoryCache();
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ApiKeyValidator>(sp, surface));
+        builder.Services.ResetOnBroadcastResumed<ApiKeyValidator>(v => v.ForgetAll());
         return builder;
     }
 }

@@ -33,12 +33,13 @@ public sealed class ConsumerWatchOptions
 /// restart, which the orchestrator then does. The broker being unreachable is not this check's
 /// concern (readiness reports it) and starts the count again.
 /// </summary>
-public sealed partial class ConsumerWatch(Uri broker, IOptions<ConsumerWatchOptions> options, TimeProvider time, ILogger<ConsumerWatch> logger)
+public sealed partial class ConsumerWatch(Uri broker, BroadcastSubscription broadcast, IOptions<ConsumerWatchOptions> options, TimeProvider time, ILogger<ConsumerWatch> logger)
     : BackgroundService, IReceiveEndpointObserver, IHealthCheck
 {
     public const string CheckName = "rabbitmq-consumers";
 
-    private readonly ConcurrentDictionary<string, byte> _queues = new();
+    // Queue name → a broadcast queue (temporary, of this instance).
+    private readonly ConcurrentDictionary<string, bool> _queues = new();
     private readonly UnconsumedQueues _unconsumed = new();
     private volatile string? _problem;
 
@@ -47,12 +48,7 @@ public sealed partial class ConsumerWatch(Uri broker, IOptions<ConsumerWatchOpti
 
     public Task Ready(ReceiveEndpointReady ready)
     {
-        // Temporary (auto-delete) queues go with their consumer; only durable ones can be orphaned.
-        var query = ready.InputAddress.Query;
-        if (!query.Contains("temporary=true", StringComparison.OrdinalIgnoreCase) && !query.Contains("autodelete=true", StringComparison.OrdinalIgnoreCase))
-        {
-            _queues.TryAdd(ready.InputAddress.AbsolutePath.Split('/')[^1], 0);
-        }
+        _queues.TryAdd(BroadcastSubscription.QueueOf(ready.InputAddress), broadcast.IsBroadcast(ready.InputAddress));
         return Task.CompletedTask;
     }
 
@@ -87,9 +83,9 @@ public sealed partial class ConsumerWatch(Uri broker, IOptions<ConsumerWatchOpti
                 try
                 {
                     connection ??= await factory.CreateConnectionAsync(stoppingToken);
-                    foreach (var queue in _queues.Keys)
+                    foreach (var (queue, temporary) in _queues)
                     {
-                        await LookAsync(connection, queue, stoppingToken);
+                        await LookAsync(connection, queue, temporary, stoppingToken);
                     }
                 }
                 catch (Exception) when (!stoppingToken.IsCancellationRequested)
@@ -129,18 +125,39 @@ public sealed partial class ConsumerWatch(Uri broker, IOptions<ConsumerWatchOpti
         }
     }
 
-    /// <summary>One passive declare on a channel of its own (a missing queue closes the channel it was asked on).</summary>
-    private async Task LookAsync(IConnection connection, string queue, CancellationToken cancellationToken)
+    /// <summary>
+    /// One passive declare on a channel of its own (a missing queue closes the channel it was asked on).
+    /// A durable queue is in trouble when messages wait in it with nobody consuming; a temporary one
+    /// (the broadcast subscription) when it is gone or has no consumer, whatever it holds: events
+    /// published meanwhile reach nobody here.
+    /// </summary>
+    private async Task LookAsync(IConnection connection, string queue, bool temporary, CancellationToken cancellationToken)
     {
         await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        uint messages = 0, consumers = 0;
         try
         {
             var state = await channel.QueueDeclarePassiveAsync(queue, cancellationToken);
-            _unconsumed.Observe(queue, state.MessageCount, state.ConsumerCount, time.GetUtcNow());
+            (messages, consumers) = (state.MessageCount, state.ConsumerCount);
         }
         catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 404)
         {
-            _unconsumed.Observe(queue, 0, 0, time.GetUtcNow()); // deleted: nothing waits in it
+            // deleted: nothing waits in it (and nobody listens on it)
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 405)
+        {
+            // An exclusive queue (MassTransit's temporary ones) that another connection owns: it lives
+            // exactly as long as the connection that consumes it.
+            consumers = 1;
+        }
+        _unconsumed.Observe(queue, temporary && consumers == 0 ? Math.Max(messages, 1) : messages, consumers, time.GetUtcNow());
+        if (temporary && consumers == 0)
+        {
+            broadcast.MarkLost(queue, "is gone or has no consumer");
+        }
+        else if (temporary)
+        {
+            broadcast.MarkListening(queue);
         }
     }
 
@@ -149,7 +166,9 @@ public sealed partial class ConsumerWatch(Uri broker, IOptions<ConsumerWatchOpti
         var worst = _unconsumed.Longest(time.GetUtcNow());
         if (worst is { } w && w.For >= options.Value.Grace)
         {
-            var problem = $"queue {w.Queue} has held {w.Messages} messages with no consumer for {w.For.TotalSeconds:0} s";
+            var problem = _queues.TryGetValue(w.Queue, out var temporary) && temporary
+                ? $"broadcast queue {w.Queue} has been gone or without a consumer for {w.For.TotalSeconds:0} s"
+                : $"queue {w.Queue} has held {w.Messages} messages with no consumer for {w.For.TotalSeconds:0} s";
             if (_problem is null)
             {
                 LogConsumersLost(logger, w.Queue, w.Messages, (int)w.For.TotalSeconds);

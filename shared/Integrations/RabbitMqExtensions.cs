@@ -49,6 +49,8 @@ public static class RabbitMqExtensions
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ConsumerWatch>(sp, uri));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ConsumerWatch>());
         builder.Services.AddReceiveEndpointObserver(sp => sp.GetRequiredService<ConsumerWatch>());
+        builder.Services.AddSingleton<BroadcastSubscription>();
+        builder.Services.AddReceiveEndpointObserver(sp => sp.GetRequiredService<BroadcastSubscription>());
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             ConsumerWatch.CheckName, sp => sp.GetRequiredService<ConsumerWatch>(), HealthStatus.Unhealthy, ["live"]));
         return builder;

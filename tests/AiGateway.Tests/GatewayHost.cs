@@ -29,12 +29,14 @@ public sealed class GatewayHost : IAsyncDisposable
     public string Key { get; private set; } = null!;
     public IServiceProvider Services => _host.Services;
 
-    public static async Task<GatewayHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <summary>The gateway with Identity, Quota and a fake upstream; <paramref name="rabbitMqUri"/>: a broker of the caller's own for Identity and the gateway (fault tests).</summary>
+    public static async Task<GatewayHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, string? rabbitMqUri = null)
     {
         var infra = await TestInfrastructure.EnsureStartedAsync();
+        rabbitMqUri ??= infra.RabbitMqUri();
         var gateway = new GatewayHost
         {
-            Identity = await IdentityHost.StartAsync(network: true),
+            Identity = await IdentityHost.StartAsync(new Dictionary<string, string?> { ["ConnectionStrings:rabbitmq"] = rabbitMqUri }, network: true),
             Quota = await QuotaHost.StartAsync(network: true),
             Upstream = await FakeUpstream.StartAsync(),
         };
@@ -46,7 +48,7 @@ public sealed class GatewayHost : IAsyncDisposable
         (gateway._host, gateway.Address) = await ServiceHost<AiGatewayOptions>.StartOnLoopbackAsync(new Dictionary<string, string?>
         {
             ["ConnectionStrings:aigatewaydb"] = infra.PostgresConnectionString(InfraEndpoints.UniqueName("gateway")),
-            ["ConnectionStrings:rabbitmq"] = infra.RabbitMqUri(),
+            ["ConnectionStrings:rabbitmq"] = rabbitMqUri,
             ["services:identity:grpc:0"] = gateway.Identity.GrpcAddress!.ToString().TrimEnd('/'),
             ["services:quota:grpc:0"] = gateway.Quota.GrpcAddress!.ToString().TrimEnd('/'),
             ["Spool:Directory"] = Path.Combine(Path.GetTempPath(), "thinkwatch-tests-spool", Guid.NewGuid().ToString("N")),
@@ -54,7 +56,7 @@ public sealed class GatewayHost : IAsyncDisposable
             ["services:mcpgateway:http:0"] = gateway.Upstream.BaseAddress.ToString().TrimEnd('/'),
             ["InternalAuth:Token"] = IdentityHost.InternalToken,
             ["ConsoleAuth:SigningKey"] = IdentityHost.SigningKey,
-        }.Concat(settings ?? new Dictionary<string, string?>()).ToDictionary());
+        }.With(settings));
         return gateway;
     }
 

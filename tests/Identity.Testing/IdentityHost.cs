@@ -33,7 +33,7 @@ public sealed class IdentityHost : IAsyncDisposable
                 ["Vault:Keys:1"] = VaultKey,
                 ["InternalAuth:Token"] = InternalToken,
                 ["Console:AllowedOrigins:0"] = "https://console.example.com",
-            }.Concat(extra ?? new Dictionary<string, string?>()).ToDictionary(),
+            }.With(extra),
             services =>
             {
                 services.AddSingleton<TimeProvider>(Time);
@@ -83,7 +83,10 @@ public sealed class IdentityHost : IAsyncDisposable
     public static async Task<IdentityHost> StartAsync(IReadOnlyDictionary<string, string?>? extraSettings = null, bool network = false)
     {
         var infra = await TestInfrastructure.EnsureStartedAsync();
-        var host = new IdentityHost(infra, InfraEndpoints.UniqueName("identity"), extraSettings, network) { RabbitMqUri = infra.RabbitMqUri() };
+        var host = new IdentityHost(infra, InfraEndpoints.UniqueName("identity"), extraSettings, network)
+        {
+            RabbitMqUri = extraSettings?.GetValueOrDefault("ConnectionStrings:rabbitmq") ?? infra.RabbitMqUri(),
+        };
         var (status, body) = await ServiceHost<IdentityOptions>.WaitForReadyAsync(host.Http, TimeSpan.FromSeconds(60));
         Assert.That(status, Is.EqualTo(200), body);
         return host;

@@ -41,6 +41,8 @@ public static class Extensions
         builder.AddInternalGrpcClient<ProviderVault.ProviderVaultClient>("identity");
         builder.Services.AddSingleton<ProviderCatalog>();
         builder.Services.AddSingleton<ModelCatalog>();
+        builder.Services.ResetOnBroadcastResumed<ProviderCatalog>(c => c.Invalidate());
+        builder.Services.ResetOnBroadcastResumed<ModelCatalog>(c => c.Invalidate());
         builder.Services.AddSingleton<ModelManagement>();
         builder.Services.AddSingleton<ModelListing>();
         builder.AddPostgresOutbox(typeof(ConfigChanged), typeof(AdminActionRecorded));

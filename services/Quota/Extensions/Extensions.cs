@@ -39,6 +39,7 @@ public static class Extensions
 
         builder.Services.AddSingleton<QuotaMetrics>();
         builder.Services.AddSingleton<RuleBookCache>();
+        builder.Services.ResetOnBroadcastResumed<RuleBookCache>(c => c.Invalidate());
         builder.Services.AddSingleton<ConfigChanges>();
         builder.Services.AddSingleton<LimitsStore>();
         builder.Services.AddSingleton<PricingStore>();
