@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using MassTransit;
-using Microsoft.Extensions.Time.Testing;
 using ThinkWatch.Contracts.Events;
 using ThinkWatch.Quota.Testing;
 using ThinkWatch.Security;
@@ -14,12 +13,24 @@ namespace ThinkWatch.AuditIngest.Tests;
 /// <summary>
 /// /api/analytics over a known set of usage events published through RabbitMQ: every total is
 /// compared with the same sum computed here from the events themselves. Budgets come from a real
-/// Quota service over gRPC. Both clocks stand at 2026-11-23 12:00 UTC.
+/// Quota service over gRPC. Both clocks stand at <see cref="TestClock.Start"/>; the events are
+/// spread over this month up to that instant and over an earlier month, so every date the tests
+/// ask for is derived from it.
 /// </summary>
 [TestFixture]
 public sealed class AnalyticsTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Now = TestClock.Start;
+    private static readonly DateTimeOffset MonthStart = MonthOf(Now);
+
+    /// <summary>
+    /// The month of the six earlier events: the one holding 45 days before now. Its part of the
+    /// days from 59 to 31 days back is always at least 14 days long, so the events fit in one
+    /// calendar month (for chargeback), all older than the default 30-day window and all inside
+    /// since:60d, whatever day of the month now is (the month before now may be wholly within the
+    /// last 30 days: on 1 March it is).
+    /// </summary>
+    private static readonly DateTimeOffset EarlierMonth = MonthOf(Now.AddDays(-45));
     private static readonly string[] Models = ["gpt-4o", "claude-sonnet-4", "gemini-2.5-pro"];
     private static readonly string[] Providers = ["openai", "anthropic", "gemini"];
 
@@ -38,16 +49,18 @@ public sealed class AnalyticsTests
     {
         var infra = await TestInfrastructure.EnsureStartedAsync();
         _vhost = await TestInfrastructure.CreateVirtualHostAsync(InfraEndpoints.UniqueName("analytics"));
-        _quota = await QuotaHost.StartAsync(network: true, time: new FakeTimeProvider(Now));
+        _quota = await QuotaHost.StartAsync(network: true, time: TestClock.Create());
         _teamBudgetId = await _quota.AddBudgetAsync("team", _teamA, "monthly", null, limitUsd: 0.05m);
         await _quota.AddBudgetAsync("user", "*", "monthly", limitWeightedTokens: 4000);
         await _quota.AddBudgetAsync("mcp_server", "github", "daily", limitWeightedTokens: 10); // nothing in usage events to measure it by
 
         _audit = await AuditHost.StartAsync(infra.RabbitMqUri(virtualHost: _vhost), infra.ClickHouseConnectionString(InfraEndpoints.UniqueName("analytics")),
-            new Dictionary<string, string?> { ["services:quota:grpc:0"] = _quota.GrpcAddress!.ToString().TrimEnd('/') }, new FakeTimeProvider(Now));
+            new Dictionary<string, string?> { ["services:quota:grpc:0"] = _quota.GrpcAddress!.ToString().TrimEnd('/') }, TestClock.Create());
         _console = _audit.Console(Roles.Admin);
 
         _events = [.. MakeEvents()];
+        Assert.That(Earlier.Select(e => e.OccurredAt).ToList(), Has.Count.EqualTo(6).And.All.InRange(Now.AddDays(-59), Now.AddDays(-31))
+            .And.All.Matches<DateTimeOffset>(at => MonthOf(at) == EarlierMonth), "the earlier events: one month, outside 30 days, inside 60");
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(new Uri(infra.RabbitMqUri(virtualHost: _vhost))));
         await bus.StartAsync();
         foreach (var e in _events)
@@ -67,14 +80,25 @@ public sealed class AnalyticsTests
         await TestInfrastructure.DeleteVirtualHostAsync(_vhost);
     }
 
-    /// <summary>60 events across November (up to now) and 6 in October: four users, two teams and no team, three models, tags and sessions.</summary>
+    private static DateTimeOffset MonthOf(DateTimeOffset at) => new(at.Year, at.Month, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static string Day(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// 60 events this month, spread in whole seconds from the month's start to now (both included, so
+    /// never in the future, even at 00:00 on the 1st), and 6 in <see cref="EarlierMonth"/>, between 59
+    /// and 31 days back: four users, two teams and no team, three models, tags and sessions.
+    /// </summary>
     private IEnumerable<UsageRecorded> MakeEvents()
     {
         string[] users = [_alice.ToString(), "bob", "carol", "dave"];
         string?[] teams = [_teamA, _teamA, _teamB, null];
+        var monthSoFar = (long)(Now - MonthStart).TotalSeconds;
+        var earlierFrom = new[] { EarlierMonth, Now.AddDays(-59) }.Max();
         for (var i = 0; i < 66; i++)
         {
-            var at = i < 60 ? new DateTimeOffset(2026, 11, 1 + i % 23, i % 12, i % 60, 0, TimeSpan.Zero) : new DateTimeOffset(2026, 10, 10 + i - 60, 8, 0, 0, TimeSpan.Zero);
+            // 37 is prime to 60: the 60 events take the 60 points from the month's start to now in a shuffled order.
+            var at = i < 60 ? MonthStart.AddSeconds(monthSoFar * (i * 37 % 60) / 59) : earlierFrom.AddDays(2 * (i - 60)).AddHours(8);
             var tags = new List<string> { i % 2 == 0 ? "project:atlas" : "project:orion" };
             if (i % 5 == 0)
             {
@@ -87,7 +111,9 @@ public sealed class AnalyticsTests
         }
     }
 
-    private IEnumerable<UsageRecorded> November => _events.Where(e => e.OccurredAt.Month == 11);
+    private IEnumerable<UsageRecorded> ThisMonth => _events.Where(e => e.OccurredAt >= MonthStart);
+
+    private IEnumerable<UsageRecorded> Earlier => _events.Where(e => e.OccurredAt < MonthStart);
 
     private static decimal Usd(long micro) => micro / 1_000_000m;
 
@@ -112,31 +138,32 @@ public sealed class AnalyticsTests
     [Test]
     public async Task Usage_groups_and_totals_equal_the_sums_of_the_inserted_events()
     {
-        var byModel = await GetAsync("/api/analytics/usage?groupBy=model&q=since:2026-11-01");
-        Assert.That(Groups(byModel), Is.EqualTo(Expected(November.Select(e => (e.Model, e)))));
+        var byModel = await GetAsync("/api/analytics/usage?groupBy=model&q=since:" + Day(MonthStart));
+        Assert.That(Groups(byModel), Is.EqualTo(Expected(ThisMonth.Select(e => (e.Model, e)))));
         var totals = byModel.GetProperty("totals");
         Assert.Multiple(() =>
         {
             Assert.That(totals.GetProperty("requests").GetInt64(), Is.EqualTo(60));
-            Assert.That(totals.GetProperty("costUsd").GetDecimal(), Is.EqualTo(Usd(November.Sum(e => e.CostMicroUsd))));
-            Assert.That(totals.GetProperty("weightedTokens").GetInt64(), Is.EqualTo(November.Sum(e => e.WeightedTokens)));
+            Assert.That(totals.GetProperty("costUsd").GetDecimal(), Is.EqualTo(Usd(ThisMonth.Sum(e => e.CostMicroUsd))));
+            Assert.That(totals.GetProperty("weightedTokens").GetInt64(), Is.EqualTo(ThisMonth.Sum(e => e.WeightedTokens)));
             Assert.That(byModel.GetProperty("truncated").GetBoolean(), Is.False);
         });
 
-        var byTeamAndDay = await GetAsync("/api/analytics/usage?groupBy=team&bucket=day&q=since:2026-11-01");
-        Assert.That(Groups(byTeamAndDay), Is.EqualTo(Expected(November.Select(e => ($"{e.TeamId}@{e.OccurredAt:MM-dd}", e)))));
+        var byTeamAndDay = await GetAsync("/api/analytics/usage?groupBy=team&bucket=day&q=since:" + Day(MonthStart));
+        Assert.That(Groups(byTeamAndDay), Is.EqualTo(Expected(ThisMonth.Select(e => ($"{e.TeamId}@{e.OccurredAt:MM-dd}", e)))));
 
         var byProviderFiltered = await GetAsync("/api/analytics/usage?groupBy=provider&q=" + Uri.EscapeDataString("since:60d -model:gemini* user:bob user:carol"));
         Assert.That(Groups(byProviderFiltered),
             Is.EqualTo(Expected(_events.Where(e => !e.Model.StartsWith("gemini", StringComparison.Ordinal) && e.UserId is "bob" or "carol").Select(e => (e.Provider, e)))));
 
-        var byTag = await GetAsync("/api/analytics/usage?groupBy=tag&q=since:2026-10-01");
+        var byTag = await GetAsync("/api/analytics/usage?groupBy=tag&q=since:" + Day(EarlierMonth));
         Assert.That(Groups(byTag), Is.EqualTo(Expected(_events.SelectMany(e => e.Tags!.Select(t => (t, e))))), "an event counts once under each of its tags");
         Assert.That(byTag.GetProperty("totals").GetProperty("requests").GetInt64(), Is.EqualTo(66), "totals count each event once");
 
-        var byMonth = await GetAsync("/api/analytics/usage?groupBy=none&bucket=month&q=since:2026-10-01");
-        Assert.That(Groups(byMonth).Keys, Is.EquivalentTo(new[] { "@10-01", "@11-01" }));
-        Assert.That(Groups(byMonth)["@10-01"].Cost, Is.EqualTo(Usd(_events.Where(e => e.OccurredAt.Month == 10).Sum(e => e.CostMicroUsd))));
+        var byMonth = await GetAsync("/api/analytics/usage?groupBy=none&bucket=month&q=since:" + Day(EarlierMonth));
+        var (earlierKey, thisKey) = ("@" + EarlierMonth.ToString("MM-dd", CultureInfo.InvariantCulture), "@" + MonthStart.ToString("MM-dd", CultureInfo.InvariantCulture));
+        Assert.That(Groups(byMonth).Keys, Is.EquivalentTo(new[] { earlierKey, thisKey }));
+        Assert.That(Groups(byMonth)[earlierKey].Cost, Is.EqualTo(Usd(Earlier.Sum(e => e.CostMicroUsd))));
     }
 
     [Test]
@@ -145,41 +172,44 @@ public sealed class AnalyticsTests
         var report = await GetAsync("/api/analytics/usage?groupBy=none");
         var expected = _events.Where(e => e.OccurredAt >= Now.AddDays(-30)).ToList();
         Assert.That(report.GetProperty("totals").GetProperty("requests").GetInt64(), Is.EqualTo(expected.Count));
-        Assert.That(expected, Has.Count.LessThan(_events.Count), "the October events before the window are left out");
+        Assert.That(expected, Has.Count.LessThan(_events.Count), "the earlier month's events, before the window, are left out");
     }
 
     [Test]
     public async Task Spend_gives_month_to_date_a_forecast_from_the_last_seven_days_and_budget_utilisation()
     {
         var spend = await GetAsync("/api/analytics/spend");
-        var mtd = Usd(November.Sum(e => e.CostMicroUsd));
-        var recent = Usd(November.Where(e => e.OccurredAt >= Now.AddDays(-7)).Sum(e => e.CostMicroUsd));
-        var rate = decimal.Round(recent / 7, 6);
-        var daysLeft = (decimal)(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero) - Now).TotalDays; // 7.5
+        var mtd = Usd(ThisMonth.Sum(e => e.CostMicroUsd));
+        // The trend: the last seven days, or the month so far when it is younger (none at all at 00:00 on the 1st).
+        var trendStart = new[] { Now.AddDays(-7), MonthStart }.Max();
+        var trendDays = (decimal)(Now - trendStart).TotalDays;
+        var recent = Usd(ThisMonth.Where(e => e.OccurredAt >= trendStart).Sum(e => e.CostMicroUsd));
+        var rate = trendDays == 0 ? 0 : decimal.Round(recent / trendDays, 6);
+        var daysLeft = (decimal)(MonthStart.AddMonths(1) - Now).TotalDays;
         Assert.Multiple(() =>
         {
-            Assert.That(spend.GetProperty("monthStart").GetDateTime(), Is.EqualTo(new DateTime(2026, 11, 1, 0, 0, 0, DateTimeKind.Utc)));
+            Assert.That(spend.GetProperty("monthStart").GetDateTime(), Is.EqualTo(MonthStart.UtcDateTime));
             Assert.That(spend.GetProperty("monthToDateUsd").GetDecimal(), Is.EqualTo(mtd));
             Assert.That(spend.GetProperty("dailyRateUsd").GetDecimal(), Is.EqualTo(rate));
-            Assert.That(spend.GetProperty("forecastMonthUsd").GetDecimal(), Is.EqualTo(mtd + decimal.Round(recent / 7 * daysLeft, 6)));
+            Assert.That(spend.GetProperty("forecastMonthUsd").GetDecimal(), Is.EqualTo(mtd + (trendDays == 0 ? 0 : decimal.Round(recent / trendDays * daysLeft, 6))));
             var teamA = spend.GetProperty("teams").EnumerateArray().Single(t => t.GetProperty("teamId").GetString() == _teamA);
-            Assert.That(teamA.GetProperty("monthToDateUsd").GetDecimal(), Is.EqualTo(Usd(November.Where(e => e.TeamId == _teamA).Sum(e => e.CostMicroUsd))));
+            Assert.That(teamA.GetProperty("monthToDateUsd").GetDecimal(), Is.EqualTo(Usd(ThisMonth.Where(e => e.TeamId == _teamA).Sum(e => e.CostMicroUsd))));
         });
 
         var budgets = spend.GetProperty("budgets").EnumerateArray().ToList();
         var team = budgets.Single(b => b.GetProperty("id").GetString() == _teamBudgetId);
-        var teamSpent = Usd(November.Where(e => e.TeamId == _teamA).Sum(e => e.CostMicroUsd));
+        var teamSpent = Usd(ThisMonth.Where(e => e.TeamId == _teamA).Sum(e => e.CostMicroUsd));
         Assert.Multiple(() =>
         {
             Assert.That(team.GetProperty("spentUsd").GetDecimal(), Is.EqualTo(teamSpent));
             Assert.That(team.GetProperty("limitUsd").GetDecimal(), Is.EqualTo(0.05m));
             Assert.That(team.GetProperty("utilisation").GetDouble(), Is.EqualTo(Math.Round((double)(teamSpent / 0.05m), 4)).Within(1e-9));
-            Assert.That(team.GetProperty("periodStart").GetDateTime(), Is.EqualTo(new DateTime(2026, 11, 1, 0, 0, 0, DateTimeKind.Utc)));
+            Assert.That(team.GetProperty("periodStart").GetDateTime(), Is.EqualTo(MonthStart.UtcDateTime));
         });
         // "*" budgets: each user counted on their own.
         var perUser = budgets.Where(b => b.GetProperty("subjectId").GetString() != _teamA).ToDictionary(b => b.GetProperty("subjectId").GetString()!);
-        Assert.That(perUser.Keys, Is.EquivalentTo(November.Select(e => e.UserId).Distinct()), "every user with November usage, nothing for the MCP budget");
-        var bobTokens = November.Where(e => e.UserId == "bob").Sum(e => e.WeightedTokens);
+        Assert.That(perUser.Keys, Is.EquivalentTo(ThisMonth.Select(e => e.UserId).Distinct()), "every user with usage this month, nothing for the MCP budget");
+        var bobTokens = ThisMonth.Where(e => e.UserId == "bob").Sum(e => e.WeightedTokens);
         Assert.That(perUser["bob"].GetProperty("usedWeightedTokens").GetInt64(), Is.EqualTo(bobTokens));
         Assert.That(perUser["bob"].GetProperty("utilisation").GetDouble(), Is.EqualTo(Math.Round(bobTokens / 4000.0, 4)).Within(1e-9));
         Assert.That(budgets.Select(b => b.GetProperty("utilisation").GetDouble()), Is.Ordered.Descending);
@@ -201,19 +231,20 @@ public sealed class AnalyticsTests
     [Test]
     public async Task Chargeback_is_a_CSV_by_team_for_the_month_asked()
     {
-        using var response = await _console.GetAsync("/api/analytics/chargeback?month=2026-10");
+        var month = EarlierMonth.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        using var response = await _console.GetAsync("/api/analytics/chargeback?month=" + month);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/csv"));
         var lines = (await response.Content.ReadAsStringAsync()).TrimEnd('\n').Split('\n');
         Assert.That(lines[0], Is.EqualTo("month,team_id,requests,users,input_tokens,output_tokens,weighted_tokens,cost_usd"));
-        var october = _events.Where(e => e.OccurredAt.Month == 10).GroupBy(e => e.TeamId ?? "")
+        var earlier = Earlier.GroupBy(e => e.TeamId ?? "")
             .OrderByDescending(g => g.Sum(e => e.CostMicroUsd)).ThenBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => string.Join(',', "2026-10", g.Key, g.Count(), g.Select(e => e.UserId).Distinct().Count(), g.Sum(e => e.InputTokens), g.Sum(e => e.OutputTokens),
+            .Select(g => string.Join(',', month, g.Key, g.Count(), g.Select(e => e.UserId).Distinct().Count(), g.Sum(e => e.InputTokens), g.Sum(e => e.OutputTokens),
                 g.Sum(e => e.WeightedTokens), Usd(g.Sum(e => e.CostMicroUsd)).ToString("0.000000", CultureInfo.InvariantCulture)));
-        Assert.That(lines[1..], Is.EqualTo(october));
+        Assert.That(lines[1..], Is.EqualTo(earlier));
 
-        var november = await GetAsync("/api/analytics/chargeback?format=json");
-        Assert.That(november.EnumerateArray().Sum(t => t.GetProperty("costUsd").GetDecimal()), Is.EqualTo(Usd(November.Sum(e => e.CostMicroUsd))),
+        var current = await GetAsync("/api/analytics/chargeback?format=json");
+        Assert.That(current.EnumerateArray().Sum(t => t.GetProperty("costUsd").GetDecimal()), Is.EqualTo(Usd(ThisMonth.Sum(e => e.CostMicroUsd))),
             "the current month by default");
     }
 
@@ -221,8 +252,8 @@ public sealed class AnalyticsTests
     public async Task Other_roles_see_their_own_usage_and_only_their_own_budgets()
     {
         using var developer = _audit.Console(Roles.Developer, _alice);
-        var mine = November.Where(e => e.UserId == _alice.ToString()).ToList();
-        var report = await GetAsync("/api/analytics/usage?groupBy=user&q=since:2026-11-01", client: developer);
+        var mine = ThisMonth.Where(e => e.UserId == _alice.ToString()).ToList();
+        var report = await GetAsync("/api/analytics/usage?groupBy=user&q=since:" + Day(MonthStart), client: developer);
         Assert.That(Groups(report).Keys, Is.EqualTo(new[] { _alice.ToString() }));
         Assert.That(report.GetProperty("totals").GetProperty("costUsd").GetDecimal(), Is.EqualTo(Usd(mine.Sum(e => e.CostMicroUsd))));
 

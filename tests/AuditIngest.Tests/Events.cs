@@ -1,11 +1,16 @@
 using ThinkWatch.Contracts.Events;
+using ThinkWatch.Testing;
 
 namespace ThinkWatch.AuditIngest.Tests;
 
 /// <summary>Events as the services publish them, numbered so a test can tell which arrived.</summary>
 public static class Events
 {
-    public static readonly DateTimeOffset At = new(2026, 11, 23, 9, 30, 0, TimeSpan.Zero);
+    /// <summary>
+    /// When event n happened: n seconds after this, three hours before <see cref="TestClock.Start"/>,
+    /// so even the 10,000 events a test numbers are in the past of every clock the tests start.
+    /// </summary>
+    public static readonly DateTimeOffset At = TestClock.Start.AddHours(-3);
 
     /// <summary>An id that is the same for the same (run, n): a re-sent event carries its original id.</summary>
     public static Guid Id(string run, int n) => new(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes($"{run}/{n}")));

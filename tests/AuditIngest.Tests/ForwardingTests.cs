@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -94,7 +95,7 @@ public sealed class ForwardingTests
         Assert.Multiple(() =>
         {
             Assert.That(first.Pri, Is.EqualTo(13 * 8 + 6), "facility log audit, severity informational");
-            Assert.That(first.Timestamp, Is.EqualTo("2026-11-23T09:30:00.000Z"));
+            Assert.That(first.Timestamp, Is.EqualTo(Events.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture) + ".000Z"), "UTC, in milliseconds");
             Assert.That((first.App, first.ProcId, first.MsgId), Is.EqualTo(("tw-test", "-", "usage")));
             Assert.That(first.StructuredData, Is.EqualTo($"[thinkwatch@32473 event_id=\"{usage[0].EventId}\" kind=\"usage\"]"));
             Assert.That(first.Json.GetProperty("model").GetString(), Is.EqualTo("gpt-4o"));

@@ -60,7 +60,9 @@ public sealed class LogsApiTests
     {
         var user = Users[1].ToString();
 
-        var (status, page) = await GetAsync(Q($"user:{user} model:gpt-4o status:>=400 latency_ms:>200 since:2026-11-23T09:30:05Z"));
+        var since = Events.At.AddSeconds(5).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+        var (status, page) = await GetAsync(Q($"user:{user} model:gpt-4o status:>=400 latency_ms:>200 since:{since}"));
 
         Assert.That(status, Is.EqualTo(HttpStatusCode.OK), page.ToString());
         var expected = NewestFirst(e => e.UserId == user && e.Model == "gpt-4o" && e.Status >= 400 && e.LatencyMs > 200 && e.OccurredAt >= Events.At.AddSeconds(5));

@@ -1,5 +1,5 @@
+using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 using ThinkWatch.AuditIngest.Ingest;
 using ThinkWatch.AuditIngest.Retention;
 using ThinkWatch.Testing;
@@ -15,7 +15,9 @@ public sealed class RetentionTests
     {
         var infra = await TestInfrastructure.EnsureStartedAsync();
         var vhost = await TestInfrastructure.CreateVirtualHostAsync(InfraEndpoints.UniqueName("retention"));
-        var now = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero); // usage cut-off: 2026-10-24 12:00
+        var time = TestClock.Create();
+        var cutoff = time.GetUtcNow().AddDays(-30); // UsageDays below
+        var cutoffMonth = new DateTimeOffset(cutoff.Year, cutoff.Month, 1, 0, 0, 0, TimeSpan.Zero);
         await using var audit = await AuditHost.StartAsync(infra.RabbitMqUri(virtualHost: vhost), infra.ClickHouseConnectionString(InfraEndpoints.UniqueName("audit")),
             new Dictionary<string, string?>
             {
@@ -23,10 +25,18 @@ public sealed class RetentionTests
                 ["AuditIngest:Retention:AccessDays"] = "0",
                 ["AuditIngest:Retention:Interval"] = "7.00:00:00",
             },
-            new FakeTimeProvider(now));
+            time);
         var writer = audit.Services.GetRequiredService<EventWriter>();
-        DateTimeOffset[] times = [new(2026, 8, 5, 0, 0, 0, TimeSpan.Zero), new(2026, 9, 30, 23, 59, 59, TimeSpan.Zero), new(2026, 10, 10, 0, 0, 0, TimeSpan.Zero),
-            new(2026, 10, 24, 12, 0, 1, TimeSpan.Zero), new(2026, 11, 20, 0, 0, 0, TimeSpan.Zero)];
+        DateTimeOffset[] times =
+        [
+            cutoffMonth.AddMonths(-2).AddDays(4), // two months before the cut-off's: dropped
+            cutoffMonth.AddSeconds(-1),           // the last second of the month before the cut-off's: dropped
+            cutoff.AddSeconds(-1),                // the cut-off's month, just before it: deleted (dropped if the cut-off is a month's first second)
+            cutoff.AddSeconds(1),                 // just after the cut-off: kept
+            time.GetUtcNow().AddDays(-3),         // kept
+        ];
+        var dropped = times.Where(t => t < cutoffMonth).Select(t => t.ToString("yyyyMM", CultureInfo.InvariantCulture)).Distinct().ToList();
+        Assert.That(dropped, Has.Count.GreaterThanOrEqualTo(2), "rows in at least two whole months before the cut-off");
         await writer.WriteAsync(UsageRow.Table, times.Select((t, n) => UsageRow.From(Events.Usage("u", n, t))).ToList(), CancellationToken.None);
         await writer.WriteAsync(AccessRow.Table, times.Select((t, n) => AccessRow.From(Events.Access("u", n) with { OccurredAt = t })).ToList(), CancellationToken.None);
 
@@ -34,8 +44,14 @@ public sealed class RetentionTests
 
         var partitions = await audit.ClickHouse.QueryScalarAsync(
             $"SELECT groupUniqArray(partition) FROM system.parts WHERE database = '{audit.ClickHouse.Connection.Database}' AND table = 'usage_events' AND active");
-        Assert.That(partitions, Does.Not.Contain("202608").And.Not.Contain("202609"), "whole months before the cut-off dropped");
-        // The rest of October goes by a mutation, which ClickHouse applies in the background.
+        Assert.Multiple(() =>
+        {
+            foreach (var month in dropped)
+            {
+                Assert.That(partitions, Does.Not.Contain(month), "whole months before the cut-off dropped");
+            }
+        });
+        // The rest of the cut-off's month goes by a mutation, which ClickHouse applies in the background.
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (await audit.CountAsync("SELECT count() FROM usage_events") > 2 && DateTime.UtcNow < deadline)
         {
