@@ -60,6 +60,8 @@ public static class AppModel
 
         var mcpGateway = builder.AddProject("mcpgateway", "services/McpGateway/McpGateway.csproj")
             .WithHttpEndpoint(port: 13130)
+            // Authorize links, OAuth redirect URIs and connect links point at the console this run really serves.
+            .WithEnvironment("McpGateway__ConsoleUrl", identity.GetEndpoint("http"))
             .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
             .WithEnvironment("InternalAuth__Token", internalToken)
             .WithEnvironment("Vault__Keys__1", vaultKey)

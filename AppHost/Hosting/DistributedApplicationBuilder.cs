@@ -113,6 +113,18 @@ public static class ResourceBuilderExtensions
         return project;
     }
 
+    public static EndpointReference GetEndpoint(this IResourceBuilder<ProjectResource> project, string name) => new(project.Resource, name);
+
+    /// <summary>
+    /// Where people reach <paramref name="endpoint"/> (an external one), as an environment variable: what a run really binds, after
+    /// --port-offset and --listen. Left unset where only the deployment knows it (a cluster's ingress).
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithEnvironment(this IResourceBuilder<ProjectResource> project, string name, EndpointReference endpoint)
+    {
+        project.Resource.EndpointEnvironment[name] = endpoint;
+        return project;
+    }
+
     /// <summary>A secret parameter's value as an environment variable (kept in a Secret when published).</summary>
     public static IResourceBuilder<ProjectResource> WithEnvironment(this IResourceBuilder<ProjectResource> project, string name, IResourceBuilder<ParameterResource> parameter)
     {

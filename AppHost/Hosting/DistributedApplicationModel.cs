@@ -11,6 +11,8 @@ public interface IDeploymentContext
     string UrlOf(ProjectResource project, EndpointAnnotation endpoint);
     /// <summary>The URL the service itself listens on.</summary>
     string BindUrlOf(ProjectResource project, EndpointAnnotation endpoint);
+    /// <summary>Where people (browsers, OAuth redirects) reach an external endpoint; null where only the deployment's ingress knows.</summary>
+    string? PublicUrlOf(ProjectResource project, EndpointAnnotation endpoint);
     /// <summary>The value of a secret parameter (the same for every service).</summary>
     string ValueOf(ParameterResource parameter);
 }
@@ -50,6 +52,17 @@ public sealed partial class DistributedApplicationModel(IReadOnlyList<IResource>
             foreach (var parameter in project.SecretEnvironment.Values.Where(r => !known.Contains(r)))
             {
                 errors.Add($"{project.Name} uses parameter '{parameter.Name}', which is not in the model.");
+            }
+            foreach (var (variable, reference) in project.EndpointEnvironment)
+            {
+                if (!known.Contains(reference.Resource))
+                {
+                    errors.Add($"{project.Name}'s {variable} names '{reference.Resource.Name}', which is not in the model.");
+                }
+                else if (reference.Resource.Endpoints.SingleOrDefault(e => e.Name == reference.EndpointName) is not { IsExternal: true })
+                {
+                    errors.Add($"{project.Name}'s {variable} names {reference.Resource.Name}'s endpoint '{reference.EndpointName}', which is not an external endpoint of it.");
+                }
             }
             foreach (var dependency in project.WaitsFor.Where(r => !known.Contains(r)))
             {
@@ -153,6 +166,13 @@ public sealed partial class DistributedApplicationModel(IReadOnlyList<IResource>
                         env[$"services__{other.Name}__{endpoint.Name}__0"] = context.UrlOf(other, endpoint);
                     }
                     break;
+            }
+        }
+        foreach (var (key, reference) in project.EndpointEnvironment)
+        {
+            if (context.PublicUrlOf(reference.Resource, reference.Resource.Endpoints.Single(e => e.Name == reference.EndpointName)) is { } url)
+            {
+                env[key] = url;
             }
         }
         foreach (var (key, value) in project.Environment)

@@ -107,6 +107,9 @@ public enum EndpointProtocol { Http1, Http2 }
 /// <summary>A named listening endpoint of a service. Port is the local one; TargetPort the one in a container.</summary>
 public sealed record EndpointAnnotation(string Name, int Port, EndpointProtocol Protocol, bool IsExternal, int TargetPort);
 
+/// <summary>A named endpoint of a service, as Aspire's GetEndpoint returns it.</summary>
+public sealed record EndpointReference(ProjectResource Resource, string EndpointName);
+
 /// <summary>A .NET service of this repository, run as a process or published as a Deployment.</summary>
 public sealed class ProjectResource(string name, string projectPath) : IResource
 {
@@ -117,6 +120,8 @@ public sealed class ProjectResource(string name, string projectPath) : IResource
     public List<IResource> References { get; } = [];
     public List<IResource> WaitsFor { get; } = [];
     public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
+    /// <summary>Variables whose value is a service's address as people reach it (an origin links and OAuth redirects point at).</summary>
+    public Dictionary<string, EndpointReference> EndpointEnvironment { get; } = new(StringComparer.Ordinal);
     /// <summary>Variables whose value is a secret parameter.</summary>
     public Dictionary<string, ParameterResource> SecretEnvironment { get; } = new(StringComparer.Ordinal);
     public int Replicas { get; set; } = 1;

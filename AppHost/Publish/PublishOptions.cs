@@ -51,4 +51,6 @@ public sealed class ClusterContext(InfraCredentials credentials, Func<ParameterR
     public InfraAddress AddressOf(InfraResource server) => new(server.Name, server.ContainerPort);
     public string UrlOf(ProjectResource project, EndpointAnnotation endpoint) => $"http://{project.Name}:{endpoint.TargetPort}";
     public string BindUrlOf(ProjectResource project, EndpointAnnotation endpoint) => $"http://+:{endpoint.TargetPort}";
+    /// <summary>Behind an ingress or load balancer whose host name is the operator's choice, not the model's: they set it.</summary>
+    public string? PublicUrlOf(ProjectResource project, EndpointAnnotation endpoint) => null;
 }

@@ -46,6 +46,14 @@ public sealed class LocalContext(RunOptions options, InfraCredentials credential
     public string BindUrlOf(ProjectResource project, EndpointAnnotation endpoint) =>
         $"http://{(endpoint.IsExternal ? FormatHost(options.ListenAddress) : "127.0.0.1")}:{endpoint.Port + options.PortOffset}";
 
+    /// <summary>The --listen address and shifted port, as a browser types them; a wildcard binding is reached as localhost.</summary>
+    public string? PublicUrlOf(ProjectResource project, EndpointAnnotation endpoint)
+    {
+        var listen = IPAddress.Parse(options.ListenAddress);
+        var host = listen.Equals(IPAddress.Any) || listen.Equals(IPAddress.IPv6Any) ? "localhost" : FormatHost(options.ListenAddress);
+        return $"http://{host}:{endpoint.Port + options.PortOffset}";
+    }
+
     /// <summary>Generated once per data folder and kept in DATA/secrets/NAME (mode 600), so restarts keep sessions and encrypted data valid.</summary>
     public string ValueOf(ParameterResource parameter)
     {

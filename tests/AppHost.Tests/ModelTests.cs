@@ -108,6 +108,53 @@ public sealed class ModelTests
         Assert.That(DistributedApplicationModel.IsSecretVariable(project, "services__quota__http__0"), Is.False);
     }
 
+    [TestCase(0, "127.0.0.1", "http://127.0.0.1:3001")]
+    [TestCase(100, "127.0.0.1", "http://127.0.0.1:3101")]
+    [TestCase(7, "192.168.1.20", "http://192.168.1.20:3008")]
+    [TestCase(100, "0.0.0.0", "http://localhost:3101")]
+    [TestCase(100, "::", "http://localhost:3101")]
+    [TestCase(1, "::1", "http://[::1]:3002")]
+    public void A_local_run_tells_the_mcp_gateway_the_console_origin_it_really_serves(int offset, string listen, string console)
+    {
+        var model = Shipped();
+        var context = new LocalContext(new RunOptions("/tmp/x", offset, listen, false, TimeSpan.FromSeconds(1)),
+            new InfraCredentials("postgres", "pw", "guest", "guest", null, "default", ""));
+
+        var mcp = model.EnvironmentFor(model.Get<ProjectResource>("mcpgateway"), context);
+        var identity = model.EnvironmentFor(model.Get<ProjectResource>("identity"), context);
+
+        // OAuth redirect URIs, authorize and connect links are built on it: a second copy under an offset must not send them to the first.
+        Assert.That(mcp["McpGateway__ConsoleUrl"], Is.EqualTo(console));
+        Assert.That(new Uri(mcp["McpGateway__ConsoleUrl"]).Port, Is.EqualTo(new Uri(identity["Kestrel__Endpoints__http__Url"]).Port),
+            "the port the console listens on");
+    }
+
+    [Test]
+    public void A_published_model_leaves_the_console_origin_to_the_operator()
+    {
+        var model = Shipped();
+        var cluster = new ThinkWatch.AppHost.Publish.ClusterContext(new InfraCredentials("postgres", "pw", "guest", "guest", null, "default", ""), _ => "secret");
+
+        Assert.That(model.EnvironmentFor(model.Get<ProjectResource>("mcpgateway"), cluster).Keys, Has.None.EqualTo("McpGateway__ConsoleUrl"),
+            "only the ingress knows the console's host; a loopback or in-cluster address would send users' browsers astray");
+    }
+
+    [Test]
+    public void An_endpoint_variable_must_name_an_external_endpoint_of_a_service_in_the_model()
+    {
+        var builder = DistributedApplicationBuilder.CreateBuilder([]);
+        var console = builder.AddProject("console", "console.csproj").WithHttpEndpoint(port: 17020, isExternal: true).WithGrpcEndpoint(port: 17021);
+        builder.AddProject("svc", "svc.csproj").WithHttpEndpoint(port: 17022)
+            .WithEnvironment("Console__Url", console.GetEndpoint("http"))
+            .WithEnvironment("Console__Grpc", console.GetEndpoint("grpc"))
+            .WithEnvironment("Console__Nothing", console.GetEndpoint("nosuch"));
+
+        var errors = new DistributedApplicationModel(builder.Resources).Validate();
+
+        Assert.That(errors, Has.Some.Contains("Console__Grpc").And.Some.Contains("Console__Nothing"));
+        Assert.That(errors, Has.None.Contains("Console__Url"));
+    }
+
     [Test]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public void A_local_run_generates_each_secret_once_per_data_folder_readable_only_by_its_owner()

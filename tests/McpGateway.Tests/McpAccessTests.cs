@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
+using Microsoft.Extensions.Options;
 using ModelContextProtocol.Protocol;
 using Npgsql;
 using ThinkWatch.Contracts.Events;
@@ -223,6 +225,66 @@ public sealed class McpAccessTests
         Assert.That(second.Message, Does.Contain("mcp_server"));
         Assert.That(Text(await admin.CallToolAsync("notes__add", new Dictionary<string, object?> { ["a"] = 1, ["b"] = 1 })), Is.EqualTo("2"),
             "another server's tools are not limited by it");
+    }
+
+    [Test]
+    public async Task A_console_token_of_a_role_without_mcp_connect_is_refused_on_mcp_with_403_even_with_a_grant_for_the_role()
+    {
+        await _host.GrantAsync(Roles.Viewer, _host.Servers["notes"], "*");
+        var viewer = Guid.NewGuid();
+
+        using var response = await InitializeAsync(ConsoleTokens.Issue(Roles.Viewer, viewer));
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var refused = await Assert.CatchAsync<Exception>(async () => await McpHost.ConnectAsync(_host.Gateway, ConsoleTokens.Issue(Roles.Viewer, viewer)));
+        var recorded = await _refusals.WaitAsync(e => e.UserId == viewer.ToString() && e.Reason == "permission", TimeSpan.FromSeconds(20));
+        await using var developer = await AsUserAsync(Guid.NewGuid());
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden), body.ToString());
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/json"));
+        Assert.That(body.GetProperty("jsonrpc").GetString(), Is.EqualTo("2.0"));
+        Assert.That(body.GetProperty("error").GetProperty("code").GetInt32(), Is.EqualTo(-32000));
+        Assert.That(body.GetProperty("error").GetProperty("message").GetString(), Does.Contain("mcp:connect").And.Contain("viewer"));
+        Assert.That(Upstream.UpstreamClients.AuthFailure(refused), Is.EqualTo(403), refused!.ToString());
+        Assert.That(recorded.Message.Detail, Does.Contain("mcp:connect"));
+        Assert.That((await developer.ListToolsAsync()).Select(t => t.Name), Does.Contain("notes__add"), "roles with mcp:connect still get in");
+    }
+
+    [TestCase("forged")]
+    [TestCase("expired")]
+    public async Task An_unusable_console_token_on_mcp_is_401_as_a_json_rpc_error_like_every_other_refusal_there(string kind)
+    {
+        var token = kind == "forged"
+            ? new ConsoleTokenIssuer(Options.Create(new ConsoleAuthOptions { SigningKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48)) }),
+                TimeProvider.System).Issue(Guid.NewGuid(), "x@example.com", Roles.SuperAdmin, Guid.NewGuid()).Token
+            : ConsoleTokens.Issue(Roles.SuperAdmin, time: new PastClock(TimeSpan.FromHours(1)));
+
+        using var response = await InitializeAsync(token);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), text);
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/json"), "not ProblemDetails");
+        Assert.That(response.Headers.WwwAuthenticate.Select(h => h.Scheme), Is.EqualTo(new[] { "Bearer" }));
+        var body = JsonDocument.Parse(text).RootElement;
+        Assert.That(body.GetProperty("jsonrpc").GetString(), Is.EqualTo("2.0"));
+        Assert.That(body.GetProperty("error").GetProperty("code").GetInt32(), Is.EqualTo(-32001));
+        Assert.That(body.GetProperty("error").GetProperty("message").GetString(), Does.Contain("console token"));
+    }
+
+    private sealed class PastClock(TimeSpan ago) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() - ago;
+    }
+
+    /// <summary>A bare initialize on the public /mcp with <paramref name="bearer"/>, for the answer as sent.</summary>
+    private async Task<HttpResponseMessage> InitializeAsync(string bearer)
+    {
+        using var http = new HttpClient { BaseAddress = _host.Gateway };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", bearer);
+        http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
+        http.DefaultRequestHeaders.Accept.ParseAdd("text/event-stream");
+        return await http.PostAsync("/mcp", new StringContent(
+            """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""",
+            Encoding.UTF8, "application/json"));
     }
 
     [Test]

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Npgsql;
 using ThinkWatch.Security;
 using ThinkWatch.Testing;
 
@@ -31,6 +32,84 @@ public sealed class ServersApiTests
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(body.GetProperty("errors").TryGetProperty(field, out _), Is.True, body.ToString());
+    }
+
+    // Private networks are allowed on this host (McpHost), which must not open the way to metadata and credential endpoints.
+    [TestCase("http://169.254.169.254/latest/meta-data/", "metadata")]
+    [TestCase("http://0xa9fea9fe/latest/meta-data/", "metadata")]
+    [TestCase("http://2852039166/latest/meta-data/", "metadata")]
+    [TestCase("http://0251.0376.0251.0376/", "metadata")]
+    [TestCase("http://[::ffff:169.254.169.254]/", "metadata")]
+    [TestCase("http://[::ffff:a9fe:a9fe]/", "metadata")]
+    [TestCase("http://[::a9fe:a9fe]/", "metadata")]
+    [TestCase("http://[64:ff9b::a9fe:a9fe]/", "metadata")]
+    [TestCase("http://169.254.170.2/v2/credentials", "container credentials")]
+    [TestCase("http://[fd00:ec2::254]/latest/meta-data/", "metadata")]
+    [TestCase("http://100.100.100.200/latest/meta-data/", "Alibaba")]
+    [TestCase("http://192.0.0.192/opc/v2/instance/", "Oracle")]
+    [TestCase("http://169.254.1.1/mcp", "link-local")]
+    [TestCase("http://[fe80::1]/mcp", "link-local")]
+    public async Task Metadata_and_link_local_destinations_are_refused_whatever_the_private_network_setting(string url, string why)
+    {
+        using var console = _host.Console();
+
+        using var registered = await console.PostAsJsonAsync("/api/mcp/servers", new { name = "meta", url });
+        var body = await registered.Content.ReadFromJsonAsync<JsonElement>();
+        using var installed = await console.PostAsJsonAsync("/api/mcp/templates/gitlab/install", new { name = "meta-gitlab", url });
+        var installBody = await installed.Content.ReadFromJsonAsync<JsonElement>();
+        using var userinfo = await console.PostAsJsonAsync("/api/mcp/servers",
+            new { name = "meta-userinfo", url = _host.Notes.Url, authMode = "static", userinfoEndpoint = url });
+        var userinfoBody = await userinfo.Content.ReadFromJsonAsync<JsonElement>();
+        var listed = await console.GetFromJsonAsync<JsonElement>("/api/mcp/servers");
+
+        Assert.That(registered.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), body.ToString());
+        Assert.That(body.GetProperty("errors").GetProperty("url")[0].GetString(), Does.Contain(why), "the refusal says why");
+        Assert.That(installed.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), installBody.ToString());
+        Assert.That(installBody.GetProperty("errors").GetProperty("url")[0].GetString(), Does.Contain(why));
+        Assert.That(userinfo.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), userinfoBody.ToString());
+        Assert.That(userinfoBody.GetProperty("errors").TryGetProperty("userinfoEndpoint", out _), Is.True, userinfoBody.ToString());
+        Assert.That(listed.EnumerateArray().Select(s => s.GetProperty("name").GetString()), Has.None.StartsWith("meta"));
+    }
+
+    [TestCase("http://127.0.0.1:1/mcp\r\nX-Injected: 1")]
+    [TestCase("http://127.0.0.1:1/mcp%0d%0aX-Injected:%201")]
+    [TestCase("http://127.0.0.1:1/mcp%0AX")]
+    [TestCase("http://127.0.0.1:1/mcp%00")]
+    [TestCase("http://127.0.0.1:1/m\tcp")]
+    public async Task Urls_with_control_characters_raw_or_percent_encoded_are_refused(string escaped)
+    {
+        var url = escaped.Replace("\\r", "\r", StringComparison.Ordinal).Replace("\\n", "\n", StringComparison.Ordinal).Replace("\\t", "\t", StringComparison.Ordinal);
+        using var console = _host.Console();
+
+        using var response = await console.PostAsJsonAsync("/api/mcp/servers", new { name = "crlf", url });
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), body.ToString());
+        Assert.That(body.GetProperty("errors").GetProperty("url")[0].GetString(), Does.Contain("control characters"));
+    }
+
+    [Test]
+    public async Task A_metadata_address_stored_before_these_checks_is_never_connected_to_by_the_health_prober()
+    {
+        // As if registered by an older version: the connect-time guard, not the API, is what stands in the way.
+        var id = Guid.NewGuid();
+        await using (var db = new NpgsqlConnection(_host.Database))
+        {
+            await db.OpenAsync();
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO mcp.servers (id, name, display_name, url, transport, auth_mode) VALUES (@id, 'legacy-meta', 'legacy', 'http://[::ffff:a9fe:a9fe]/', 'streamable_http', 'none')",
+                db);
+            insert.Parameters.AddWithValue("id", id);
+            await insert.ExecuteNonQueryAsync();
+        }
+        using var console = _host.Console();
+
+        async Task<JsonElement?> ServerAsync() => (await console.GetFromJsonAsync<JsonElement>("/api/mcp/servers")).EnumerateArray()
+            .Cast<JsonElement?>().SingleOrDefault(s => s!.Value.GetProperty("id").GetGuid() == id);
+
+        Assert.That(await WaitForAsync(async () => (await ServerAsync())?.GetProperty("status").GetString() == "down"), Is.True);
+        Assert.That((await ServerAsync())!.Value.GetProperty("statusDetail").GetString(), Does.Contain("metadata"),
+            "refused before connecting, not a timeout of a connection attempt");
     }
 
     [Test]

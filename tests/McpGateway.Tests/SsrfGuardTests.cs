@@ -18,6 +18,8 @@ public sealed class SsrfGuardTests
     [TestCase("fe80::1")]
     [TestCase("fd00::1")]
     [TestCase("::ffff:10.0.0.1")]
+    [TestCase("::10.0.0.1")]          // IPv4-compatible
+    [TestCase("64:ff9b::a00:1")]      // NAT64 of 10.0.0.1
     public void Private_loopback_link_local_and_metadata_addresses_are_not_public(string address) =>
         Assert.That(SsrfGuard.IsPublic(IPAddress.Parse(address)), Is.False);
 
@@ -26,6 +28,35 @@ public sealed class SsrfGuardTests
     [TestCase("172.32.0.1")]
     [TestCase("2606:4700:4700::1111")]
     public void Public_addresses_are_public(string address) => Assert.That(SsrfGuard.IsPublic(IPAddress.Parse(address)), Is.True);
+
+    [TestCase("169.254.169.254")]
+    [TestCase("169.254.170.2")]
+    [TestCase("169.254.0.1")]
+    [TestCase("::ffff:169.254.169.254")]
+    [TestCase("::169.254.169.254")]
+    [TestCase("64:ff9b::a9fe:a9fe")]
+    [TestCase("fd00:ec2::254")]
+    [TestCase("fe80::1")]
+    [TestCase("fe80::a9fe:a9fe")]
+    [TestCase("100.100.100.200")]
+    [TestCase("::ffff:100.100.100.200")]
+    [TestCase("192.0.0.192")]
+    public async Task Metadata_and_link_local_addresses_are_refused_even_with_private_networks_allowed(string address)
+    {
+        var refused = await Assert.ThrowsAsync<SsrfRefusedException>(async () =>
+            await SsrfGuard.ConnectAsync(new DnsEndPoint(address, 80), allowPrivate: true, CancellationToken.None));
+
+        Assert.That(SsrfGuard.NeverReason(IPAddress.Parse(address)), Is.Not.Null);
+        Assert.That(refused!.Message, Does.Contain(address).And.Contain("never"));
+    }
+
+    [TestCase("10.0.0.1")]
+    [TestCase("100.64.0.1")]
+    [TestCase("fd00::1")]
+    [TestCase("::1")]
+    [TestCase("192.0.0.8")]
+    public void Other_private_addresses_are_left_to_the_private_network_setting(string address) =>
+        Assert.That(SsrfGuard.NeverReason(IPAddress.Parse(address)), Is.Null);
 
     [TestCase("127.0.0.1")]
     [TestCase("10.0.0.1")]

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using ModelContextProtocol.AspNetCore;
 using ModelContextProtocol.Protocol;
 using ThinkWatch.McpGateway.Upstream;
+using ThinkWatch.Security;
 
 namespace ThinkWatch.McpGateway.Mcp;
 
@@ -50,7 +51,9 @@ public static class GatewayEndpoint
 
     public static IEndpointRouteBuilder MapMcpGateway(this IEndpointRouteBuilder app)
     {
-        app.MapMcp("/mcp").RequireAuthorization(policy => policy.AddAuthenticationSchemes(McpKeyHandler.Selector).RequireAuthenticatedUser())
+        // mcp:connect for every caller: a console token carries the user's role, a key its owner's current one.
+        app.MapMcp("/mcp").RequireAuthorization(policy => policy.AddAuthenticationSchemes(McpKeyHandler.Selector).RequireAuthenticatedUser()
+                .RequireAssertion(context => context.User.Can(Permissions.McpConnect)))
             .AddEndpointFilter(async (context, next) =>
             {
                 var http = context.HttpContext;

@@ -75,11 +75,13 @@ public sealed class McpKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> o
         return AuthenticateResult.Fail(message);
     }
 
-    /// <summary>401 (403 for a key without the MCP surface, 503 when Identity is away) with a JSON-RPC error body an MCP client can show.</summary>
+    /// <summary>
+    /// 401 (403 for a key without the MCP surface, 503 when Identity is away) with a JSON-RPC error body an MCP client can show — for
+    /// console tokens too, whose own handler would answer with an empty body (made ProblemDetails by the status code pages).
+    /// </summary>
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        var (status, message) = Context.Items[FailureKey] as (int, string)? ?? (StatusCodes.Status401Unauthorized,
-            "Missing credentials: send 'Authorization: Bearer tw-…' (a key for the MCP gateway) or a console session token.");
+        var (status, message) = Context.Items[FailureKey] as (int, string)? ?? UnusableConsoleToken();
         Response.StatusCode = status;
         if (status == StatusCodes.Status401Unauthorized)
         {
@@ -88,16 +90,42 @@ public sealed class McpKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> o
         return Response.WriteAsJsonAsync(JsonRpcErrors.Body(JsonRpcErrors.Unauthorized, message));
     }
 
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) => HandleChallengeAsync(properties);
+    /// <summary>A caller whose role lacks mcp:connect: 403, whether it came with a console token or a key of such a user.</summary>
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        var caller = McpCaller.From(Context.User);
+        var message = $"The role '{caller.Role}' may not use MCP servers (it lacks the {Permissions.McpConnect} permission).";
+        log.Refused(caller, "permission", null, message, Context.Connection.RemoteIpAddress?.ToString());
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        return Response.WriteAsJsonAsync(JsonRpcErrors.Body(JsonRpcErrors.Forbidden, message));
+    }
+
+    private (int, string) UnusableConsoleToken()
+    {
+        if (ApiKeyValidator.Presented(Request) is null)
+        {
+            return (StatusCodes.Status401Unauthorized,
+                "Missing credentials: send 'Authorization: Bearer tw-…' (a key for the MCP gateway) or a console session token.");
+        }
+        const string message = "The console token is invalid or has expired: sign in again, or use a tw- key for the MCP gateway.";
+        log.Unauthenticated("authentication", message, Context.Connection.RemoteIpAddress?.ToString());
+        return (StatusCodes.Status401Unauthorized, message);
+    }
 }
 
 public static class McpAuthenticationExtensions
 {
-    /// <summary>The "mcp" scheme: `tw-` keys to <see cref="McpKeyHandler"/>, anything else to the console token (JWT) handler.</summary>
+    /// <summary>The "mcp" scheme: `tw-` keys to <see cref="McpKeyHandler"/>, anything else to the console token (JWT) handler; refusals always in JSON-RPC.</summary>
     public static AuthenticationBuilder AddMcpAuthentication(this AuthenticationBuilder builder) => builder
         .AddScheme<AuthenticationSchemeOptions, McpKeyHandler>(McpKeyHandler.SchemeName, null)
-        .AddPolicyScheme(McpKeyHandler.Selector, null, o => o.ForwardDefaultSelector = context =>
-            ApiKeyValidator.Presented(context.Request) is { } presented && !presented.StartsWith("tw-", StringComparison.Ordinal)
-                ? JwtBearerDefaults.AuthenticationScheme
-                : McpKeyHandler.SchemeName);
+        .AddPolicyScheme(McpKeyHandler.Selector, null, o =>
+        {
+            o.ForwardDefaultSelector = context =>
+                ApiKeyValidator.Presented(context.Request) is { } presented && !presented.StartsWith("tw-", StringComparison.Ordinal)
+                    ? JwtBearerDefaults.AuthenticationScheme
+                    : McpKeyHandler.SchemeName;
+            // Refusals are answered in /mcp's shape (JSON-RPC) whichever handler authenticated the caller.
+            o.ForwardChallenge = McpKeyHandler.SchemeName;
+            o.ForwardForbid = McpKeyHandler.SchemeName;
+        });
 }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ThinkWatch.McpGateway.Upstream;
 
 namespace ThinkWatch.McpGateway.Servers;
 
@@ -52,7 +53,11 @@ public static partial class ServerValidation
         {
             errors["name"] = ["Required: 1–32 lower-case letters, digits or '-', starting with a letter (it prefixes the server's tools: name__tool)."];
         }
-        if (input.Transport == ServerTransports.Stdio)
+        if (input.Url is { } raw && HasControlCharacters(raw))
+        {
+            errors["url"] = [ControlCharacterMessage];
+        }
+        else if (input.Transport == ServerTransports.Stdio)
         {
             if (input.Url is not { } stdio || !stdio.StartsWith("stdio:", StringComparison.Ordinal) || !stdioServers.Contains(stdio["stdio:".Length..]))
             {
@@ -71,7 +76,11 @@ public static partial class ServerValidation
         {
             errors["authMode"] = [$"One of {string.Join(", ", AuthModes.All)}."];
         }
-        if (input.UserinfoEndpoint is { } userinfo && !(Uri.TryCreate(userinfo, UriKind.Absolute, out var info) && info.Scheme is "https" or "http"))
+        if (input.UserinfoEndpoint is { } userinfo && HasControlCharacters(userinfo))
+        {
+            errors["userinfoEndpoint"] = [ControlCharacterMessage];
+        }
+        else if (input.UserinfoEndpoint is { } other && !(Uri.TryCreate(other, UriKind.Absolute, out var info) && info.Scheme is "https" or "http"))
         {
             errors["userinfoEndpoint"] = ["An absolute http(s) URL."];
         }
@@ -85,4 +94,28 @@ public static partial class ServerValidation
         }
         return errors;
     }
+
+    /// <summary>
+    /// The addresses a well-formed input points at (<see cref="Check"/> first): refused the way the connect-time guard would refuse
+    /// them, so an admin learns at once why a server could never be reached — and metadata endpoints are never stored at all.
+    /// </summary>
+    public static async Task<Dictionary<string, string[]>> CheckDestinationsAsync(McpServerInput input, bool allowPrivate, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        foreach (var (field, value) in new[] { ("url", input.Transport == ServerTransports.Stdio ? null : input.Url), ("userinfoEndpoint", input.UserinfoEndpoint) })
+        {
+            if (value is not null && await SsrfGuard.RefusalAsync(new Uri(value), allowPrivate, DestinationResolveTimeout, cancellationToken) is { } refusal)
+            {
+                errors[field] = [$"The gateway will not connect there: {refusal}."];
+            }
+        }
+        return errors;
+    }
+
+    private static readonly TimeSpan DestinationResolveTimeout = TimeSpan.FromSeconds(2);
+
+    private const string ControlCharacterMessage = "Must not contain control characters (CR, LF, tab, NUL…), neither as they are nor percent-encoded.";
+
+    /// <summary>Also percent-encoded: the stored URL is written back unescaped (Uri.ToString) and would carry a raw CR LF into requests and headers.</summary>
+    private static bool HasControlCharacters(string value) => value.Any(char.IsControl) || Uri.UnescapeDataString(value).Any(char.IsControl);
 }

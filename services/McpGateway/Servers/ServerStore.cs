@@ -54,6 +54,10 @@ public sealed class ServerStore(NpgsqlDataSource dataSource, EventOutbox outbox,
     public async Task<Outcome<McpServer>> CreateAsync(ConsoleActor actor, McpServerInput input, CancellationToken cancellationToken, string? template = null)
     {
         var errors = ServerValidation.Check(input, options.CurrentValue.StdioServers.Keys);
+        if (errors.Count == 0)
+        {
+            errors = await ServerValidation.CheckDestinationsAsync(input, options.CurrentValue.AllowPrivateNetworkUpstreams, cancellationToken);
+        }
         if (errors.Count > 0)
         {
             return new Outcome<McpServer>.Invalid(errors);
