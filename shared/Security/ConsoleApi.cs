@@ -11,8 +11,9 @@ namespace ThinkWatch.Security;
 
 /// <summary>
 /// What every console area (/api/…) shares: an OpenAPI document and reference page, security
-/// headers with a strict Content-Security-Policy, and CORS only for the configured origins
-/// (`Console:AllowedOrigins`, none by default: the console is served from the same origin).
+/// headers with a strict Content-Security-Policy, CORS only for the configured origins
+/// (`Console:AllowedOrigins`, none by default: the console is served from the same origin), and
+/// request bodies that refuse fields their contract lacks (<see cref="RequestBodies"/>).
 /// </summary>
 public static class ConsoleApiExtensions
 {
@@ -32,6 +33,7 @@ public static class ConsoleApiExtensions
         var origins = builder.Configuration.GetSection("Console:AllowedOrigins").Get<string[]>() ?? [];
         builder.Services.AddCors(o => o.AddPolicy(CorsPolicy, p => p.WithOrigins(origins)
             .WithMethods("GET", "POST", "PUT", "PATCH", "DELETE").WithHeaders("Authorization", "Content-Type").SetPreflightMaxAge(TimeSpan.FromHours(1))));
+        builder.Services.AddStrictRequestBodies();
         return builder;
     }
 

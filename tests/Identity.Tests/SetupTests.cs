@@ -169,6 +169,18 @@ public sealed class SetupTests
         Assert.That((await _host.Http.GetFromJsonAsync<JsonElement>("/api/setup")).GetProperty("required").GetBoolean(), Is.True);
     }
 
+    [Test]
+    public async Task A_field_the_setup_contract_lacks_is_refused_by_name_and_nothing_is_written()
+    {
+        using var response = await PostSetup(ValidSetup(new { name = "agent", surfaces = new[] { "mcp_gateway" }, allowedMcpToolz = new[] { "github__*" } }));
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+        Assert.That(problem.GetProperty("errors").ToString(), Is.EqualTo("""{"apiKey.allowedMcpToolz":["unknown field"]}"""));
+        Assert.That(await UserCount(), Is.Zero);
+    }
+
     [TestCase("{\"email\": ")]
     [TestCase("[1,2,3]")]
     [TestCase("{\"email\": 42, \"displayName\": \"A\", \"password\": \"Abcdefg1\"}")]
