@@ -16,7 +16,7 @@ var app = builder.Build();
 
 app.UseForwardedHeaders();
 app.MapDefaultEndpoints();
-app.UseConsoleApi();
+app.UseConsoleOrigin();
 app.UseMiddleware<SetupGate>();
 app.UseAuthentication();
 app.UseAuthorization();

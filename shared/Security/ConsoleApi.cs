@@ -4,14 +4,16 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Net.Http.Headers;
 using Scalar.AspNetCore;
 
 namespace ThinkWatch.Security;
 
 /// <summary>
 /// What every console area (/api/…) shares: an OpenAPI document and reference page, security
-/// headers with a strict Content-Security-Policy, and CORS only for the configured origins
-/// (`Console:AllowedOrigins`, none by default: the console is served from the same origin).
+/// headers with a strict Content-Security-Policy, CORS only for the configured origins
+/// (`Console:AllowedOrigins`, none by default: the console is served from the same origin), and
+/// request bodies that refuse fields their contract lacks (<see cref="RequestBodies"/>).
 /// </summary>
 public static class ConsoleApiExtensions
 {
@@ -31,15 +33,32 @@ public static class ConsoleApiExtensions
         var origins = builder.Configuration.GetSection("Console:AllowedOrigins").Get<string[]>() ?? [];
         builder.Services.AddCors(o => o.AddPolicy(CorsPolicy, p => p.WithOrigins(origins)
             .WithMethods("GET", "POST", "PUT", "PATCH", "DELETE").WithHeaders("Authorization", "Content-Type").SetPreflightMaxAge(TimeSpan.FromHours(1))));
+        builder.Services.AddStrictRequestBodies();
         return builder;
     }
 
     /// <summary>Headers and CORS for /api; call before the endpoints run.</summary>
-    public static IApplicationBuilder UseConsoleApi(this IApplicationBuilder app)
+    public static IApplicationBuilder UseConsoleApi(this IApplicationBuilder app) =>
+        app.UseConsole(path => path.StartsWithSegments("/api"));
+
+    /// <summary>
+    /// As <see cref="UseConsoleApi"/>, for the service that serves the console origin (:3001): there every
+    /// answer carries the security headers — health, unknown paths and errors too — not only /api.
+    /// </summary>
+    public static IApplicationBuilder UseConsoleOrigin(this IApplicationBuilder app) =>
+        app.UseConsole(_ => true);
+
+    private static IApplicationBuilder UseConsole(this IApplicationBuilder app, Func<PathString, bool> securityHeadersFor)
     {
         app.UseCors(CorsPolicy);
         return app.Use(async (context, next) =>
         {
+            if (securityHeadersFor(context.Request.Path))
+            {
+                // Added as the answer starts, not now: the exception handler clears headers set earlier, and a
+                // forwarded answer already carries the owning service's (kept, not repeated).
+                context.Response.OnStarting(AddSecurityHeaders, context);
+            }
             if (context.Request.Path.StartsWithSegments("/api"))
             {
                 if (context.Request.ContentLength > MaxBodyBytes)
@@ -52,18 +71,24 @@ public static class ConsoleApiExtensions
                 {
                     limit.MaxRequestBodySize = MaxBodyBytes;
                 }
-                var headers = context.Response.Headers;
-                headers.XContentTypeOptions = "nosniff";
-                headers.XFrameOptions = "DENY";
-                headers["Referrer-Policy"] = "no-referrer";
-                headers.CacheControl = "no-store";
-                headers.ContentSecurityPolicy = context.Request.Path.StartsWithSegments(ReferencePath)
-                    // The reference page runs Scalar's bundled script and styles, served from here.
-                    ? "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-                    : "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
             }
             await next(context);
         });
+    }
+
+    private static Task AddSecurityHeaders(object state)
+    {
+        var context = (HttpContext)state;
+        var headers = context.Response.Headers;
+        headers.TryAdd(HeaderNames.XContentTypeOptions, "nosniff");
+        headers.TryAdd(HeaderNames.XFrameOptions, "DENY");
+        headers.TryAdd("Referrer-Policy", "no-referrer");
+        headers.TryAdd(HeaderNames.CacheControl, "no-store");
+        headers.TryAdd(HeaderNames.ContentSecurityPolicy, context.Request.Path.StartsWithSegments(ReferencePath)
+            // The reference page runs Scalar's bundled script and styles, served from here.
+            ? "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+            : "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+        return Task.CompletedTask;
     }
 
     /// <summary>The OpenAPI document at /api/openapi/v1.json and the reference page at /api/reference.</summary>

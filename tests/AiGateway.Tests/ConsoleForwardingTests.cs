@@ -27,6 +27,8 @@ public sealed class ConsoleForwardingTests
         using var created = await admin.PostAsJsonAsync("/api/limits/rules",
             new { subjectKind = "user", subjectId = "*", surface = "ai_gateway", metric = "requests", window = "1m", limit = 60 });
         Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created), await created.Content.ReadAsStringAsync());
+        Assert.That(created.Headers.GetValues("X-Frame-Options"), Is.EqualTo(new[] { "DENY" }), "the owning service's header, not repeated by the origin");
+        Assert.That(created.Headers.GetValues("Content-Security-Policy"), Has.Exactly(1).Items);
         var rules = await admin.GetFromJsonAsync<JsonElement>("/api/limits/rules");
         Assert.That(rules.EnumerateArray().Select(r => r.GetProperty("label").GetString()), Is.EqualTo(new[] { "user:requests/1m" }));
         var prices = await admin.GetFromJsonAsync<JsonElement>("/api/pricing");

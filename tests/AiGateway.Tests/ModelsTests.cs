@@ -114,6 +114,32 @@ public sealed class ModelsTests : GatewayFixture
     }
 
     [Test]
+    public async Task A_registration_field_the_contract_lacks_is_refused_while_model_requests_keep_fields_we_do_not_model()
+    {
+        using var console = Gateway.Console();
+        var alias = Unique("strict");
+        using var registration = await console.PostAsJsonAsync("/api/models", new { name = alias, provider = "openai-main", upstream_model = "gpt-4o" });
+        var problem = await registration.Content.ReadFromJsonAsync<JsonElement>();
+        Gateway.Upstream.On("POST", "/v1/chat/completions").Respond(FakeResponse.Json(OpenAiShapes.ChatCompletion("gpt-4o-mini", "Still here.")));
+        using var chat = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"vendor_knob":{"level":3}}""",
+                System.Text.Encoding.UTF8, "application/json"),
+        };
+        chat.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Gateway.Key);
+        using var http = Gateway.Http();
+
+        using var answer = await http.SendAsync(chat);
+
+        Assert.That(registration.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(problem.GetProperty("errors").ToString(), Is.EqualTo("""{"upstream_model":["unknown field"]}"""));
+        Assert.That((await console.GetStringAsync("/api/models")), Does.Not.Contain(alias));
+        Assert.That(answer.StatusCode, Is.EqualTo(HttpStatusCode.OK), await answer.Content.ReadAsStringAsync());
+        Assert.That(JsonNode.Parse(Gateway.Upstream.Requests.Single().Body)!["vendor_knob"]?["level"]?.GetValue<int>(), Is.EqualTo(3),
+            "the model APIs pass fields through, unknown to us or not");
+    }
+
+    [Test]
     public async Task The_console_api_needs_a_token_with_the_right_permission()
     {
         using var anonymous = Gateway.Http();

@@ -290,6 +290,21 @@ public sealed class ForwardingTests
     }
 
     [Test]
+    public async Task A_settings_field_the_contract_lacks_is_refused_by_its_path_and_nothing_is_written()
+    {
+        var name = "strict-" + Guid.NewGuid().ToString("N");
+        using var response = await _console.PostAsJsonAsync("/api/log-forwarders", new
+        {
+            name, kind = "webhook", eventKinds = new[] { "usage" }, settings = new { url = "https://siem.example/hook", retries = 3 },
+        });
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(problem.GetProperty("errors").ToString(), Is.EqualTo("""{"settings.retries":["unknown field"]}"""));
+        Assert.That(await _console.GetStringAsync("/api/log-forwarders"), Does.Not.Contain(name));
+    }
+
+    [Test]
     public async Task Forwarders_are_checked_their_secrets_never_shown_and_their_changes_audited()
     {
         using var invalid = await _console.PostAsJsonAsync("/api/log-forwarders", new

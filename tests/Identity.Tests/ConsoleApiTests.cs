@@ -33,9 +33,38 @@ public sealed class ConsoleApiTests : SignedInFixture
     {
         using var response = await Root.GetAsync("/api/me");
 
-        Assert.That(response.Headers.GetValues("X-Content-Type-Options").Single(), Is.EqualTo("nosniff"));
-        Assert.That(response.Headers.GetValues("X-Frame-Options").Single(), Is.EqualTo("DENY"));
-        Assert.That(response.Headers.GetValues("Content-Security-Policy").Single(), Does.StartWith("default-src 'none'"));
+        AssertSecurityHeaders(response);
+    }
+
+    [TestCase("/health/live")]
+    [TestCase("/health/ready")]
+    [TestCase("/metrics")]
+    [TestCase("/no/such/page")]
+    [TestCase("/")]
+    public async Task Every_answer_of_the_console_origin_carries_the_security_headers(string path)
+    {
+        using var response = await Host.Http.GetAsync(path);
+
+        AssertSecurityHeaders(response);
+    }
+
+    [Test]
+    public async Task An_error_answer_keeps_the_security_headers()
+    {
+        // A body the serializer cannot read goes through the exception handler, which clears the headers set so far.
+        using var response = await Root.PostAsync("/api/keys", new StringContent("{\"name\": ", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        AssertSecurityHeaders(response);
+    }
+
+    private static void AssertSecurityHeaders(HttpResponseMessage response)
+    {
+        Assert.That(response.Headers.TryGetValues("X-Content-Type-Options", out var sniff) ? sniff.Single() : null, Is.EqualTo("nosniff"));
+        Assert.That(response.Headers.TryGetValues("X-Frame-Options", out var frames) ? frames.Single() : null, Is.EqualTo("DENY"));
+        Assert.That(response.Headers.TryGetValues("Referrer-Policy", out var referrer) ? referrer.Single() : null, Is.EqualTo("no-referrer"));
+        Assert.That(response.Headers.TryGetValues("Content-Security-Policy", out var csp) ? csp.Single() : null,
+            Does.StartWith("default-src 'none'").And.Contain("frame-ancestors 'none'"));
         Assert.That(response.Headers.CacheControl?.NoStore, Is.True);
     }
 

@@ -40,6 +40,26 @@ public sealed class KeysApiTests : SignedInFixture
         Assert.That((await Validate(secret)).ResultCase, Is.EqualTo(ValidateKeyResponse.ResultOneofCase.Principal));
     }
 
+    [TestCase("POST", "", """{"name":"laptop","surfaces":["ai_gateway"],"allowedMcpToolz":["github__*"]}""", "allowedMcpToolz")]
+    [TestCase("PATCH", "/{id}", """{"name":"renamed","expires":"2030-01-01T00:00:00Z"}""", "expires")]
+    [TestCase("POST", "/{id}/rotate", """{"graceHours":1,"grace":2}""", "grace")]
+    public async Task A_field_the_contract_lacks_is_refused_by_name_and_changes_nothing(string method, string path, string json, string field)
+    {
+        var (id, _) = await CreateKey(Root);
+        using var request = new HttpRequestMessage(new HttpMethod(method), $"/api/keys{path.Replace("{id}", id.ToString())}")
+        {
+            Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+        };
+
+        using var response = await Root.SendAsync(request);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(problem.GetProperty("errors").EnumerateObject().Select(e => (e.Name, e.Value[0].GetString())), Is.EqualTo(new[] { (field, "unknown field") }));
+        Assert.That(await Host.QueryAsync<long>("SELECT count(*) FROM api_keys"), Is.EqualTo(1));
+        Assert.That(await Host.QueryAsync<string>("SELECT name FROM api_keys"), Is.EqualTo("laptop"));
+    }
+
     [Test]
     public async Task A_revocation_reaches_a_subscribing_gateway_as_an_event()
     {

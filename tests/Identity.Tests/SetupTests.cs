@@ -89,6 +89,31 @@ public sealed class SetupTests
     }
 
     [Test]
+    public async Task The_first_key_takes_every_field_a_key_created_later_takes()
+    {
+        using var response = await PostSetup(ValidSetup(new
+        {
+            name = "agent", surfaces = new[] { "ai_gateway", "mcp_gateway" }, allowedModels = new[] { "claude-*" },
+            allowedMcpTools = new[] { "github__*", "jira__get_issue" }, mcpAccountLabel = "work", inactivityTimeoutDays = 30,
+        }));
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var key = body.GetProperty("apiKey");
+        var validated = await _host.Keys.ValidateAsync(new ThinkWatch.Contracts.Identity.V1.ValidateKeyRequest
+        {
+            KeyHash = Google.Protobuf.ByteString.CopyFrom(SHA256.HashData(Encoding.UTF8.GetBytes(key.GetProperty("key").GetString()!))),
+            Surface = ThinkWatch.Contracts.Common.V1.Surface.McpGateway,
+        });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+        Assert.That(key.GetProperty("allowedMcpTools").EnumerateArray().Select(t => t.GetString()), Is.EqualTo(new[] { "github__*", "jira__get_issue" }));
+        Assert.That(key.GetProperty("mcpAccountLabel").GetString(), Is.EqualTo("work"));
+        Assert.That(key.GetProperty("inactivityTimeoutDays").GetInt32(), Is.EqualTo(30));
+        Assert.That(validated.Principal.AllowedMcpTools, Is.EqualTo(new[] { "github__*", "jira__get_issue" }), "the MCP gateway lets the key call these tools");
+        Assert.That(validated.Principal.McpAccountLabel, Is.EqualTo("work"));
+        Assert.That(await _host.QueryAsync<int>("SELECT extract(day FROM inactivity_timeout)::int FROM api_keys"), Is.EqualTo(30));
+    }
+
+    [Test]
     public async Task Setup_can_register_the_first_provider_in_the_same_step()
     {
         using var response = await PostSetup(new
@@ -126,6 +151,10 @@ public sealed class SetupTests
         yield return new TestCaseData("""{"email":"a@example.com","displayName":"A","password":"Abcdefg1","apiKey":{"name":"k","surfaces":["ai_gateway"],"allowedModels":["gpt-4o; DROP"]}}""", new[] { "apiKey.allowedModels" }).SetName("Bad model pattern");
         yield return new TestCaseData("""{"email":"a@example.com","displayName":"A","password":"Abcdefg1","apiKey":{"name":"k","surfaces":["ai_gateway"],"expiresAt":"2020-01-01T00:00:00Z"}}""", new[] { "apiKey.expiresAt" }).SetName("Expiry in the past");
         yield return new TestCaseData("""{"email":"a@example.com","displayName":"A","password":"Abcdefg1","provider":{"name":"p","kind":"skynet"}}""", new[] { "provider.kind" }).SetName("Unknown provider kind");
+        yield return new TestCaseData("""{"email":"a@example.com","displayName":"A","password":"Abcdefg1","apiKey":{"name":"k","surfaces":["mcp_gateway"],"allowedMcpTools":["github; rm"],"mcpAccountLabel":"Work!","inactivityTimeoutDays":0}}""",
+            new[] { "apiKey.allowedMcpTools", "apiKey.mcpAccountLabel", "apiKey.inactivityTimeoutDays" }).SetName("Key fields checked as on POST /api/keys");
+        yield return new TestCaseData("""{"email":"a@example.com","displayName":"A","password":"Abcdefg1","apiKey":{"name":"k","surfaces":["ai_gateway"],"ownerUserId":"0190a5b4-0000-7000-8000-000000000001","teamId":"0190a5b4-0000-7000-8000-000000000002"}}""",
+            new[] { "apiKey.ownerUserId", "apiKey.teamId" }).SetName("The first key has no other owner and no team");
     }
 
     [TestCaseSource(nameof(BadRequests))]
@@ -138,6 +167,18 @@ public sealed class SetupTests
         Assert.That(problem.GetProperty("errors").EnumerateObject().Select(p => p.Name), Is.EquivalentTo(fields));
         Assert.That(await UserCount(), Is.Zero);
         Assert.That((await _host.Http.GetFromJsonAsync<JsonElement>("/api/setup")).GetProperty("required").GetBoolean(), Is.True);
+    }
+
+    [Test]
+    public async Task A_field_the_setup_contract_lacks_is_refused_by_name_and_nothing_is_written()
+    {
+        using var response = await PostSetup(ValidSetup(new { name = "agent", surfaces = new[] { "mcp_gateway" }, allowedMcpToolz = new[] { "github__*" } }));
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+        Assert.That(problem.GetProperty("errors").ToString(), Is.EqualTo("""{"apiKey.allowedMcpToolz":["unknown field"]}"""));
+        Assert.That(await UserCount(), Is.Zero);
     }
 
     [TestCase("{\"email\": ")]

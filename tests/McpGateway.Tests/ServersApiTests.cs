@@ -113,6 +113,18 @@ public sealed class ServersApiTests
     }
 
     [Test]
+    public async Task A_field_the_contract_lacks_is_refused_by_name_and_nothing_is_registered()
+    {
+        using var console = _host.Console();
+        using var response = await console.PostAsJsonAsync("/api/mcp/servers", new { name = "strict", url = "http://127.0.0.1:1/mcp", transprot = "streamable_http" });
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(body.GetProperty("errors").ToString(), Is.EqualTo("""{"transprot":["unknown field"]}"""));
+        Assert.That((await console.GetFromJsonAsync<JsonElement>("/api/mcp/servers")).EnumerateArray().Select(s => s.GetProperty("name").GetString()), Does.Not.Contain("strict"));
+    }
+
+    [Test]
     public async Task A_second_server_with_a_taken_name_is_refused_and_developers_may_read_but_not_register()
     {
         using var admin = _host.Console();

@@ -47,6 +47,26 @@ public sealed class LimitsApiTests
         Assert.That(after.GetArrayLength(), Is.EqualTo(before.GetArrayLength()));
     }
 
+    [TestCase("POST", "/api/limits/rules", """{"subjectKind":"user","subjectId":"*","surface":"ai_gateway","metric":"requests","window":"1m","limit":5,"burst":10}""", "burst", "/api/limits/rules")]
+    [TestCase("POST", "/api/limits/budgets", """{"subjectKind":"user","subjectId":"*","period":"monthly","limitUsd":5,"actoin":"block"}""", "actoin", "/api/limits/budgets")]
+    [TestCase("PUT", "/api/pricing/unknown-field-model", """{"inputUsdPerMtok":1,"outputUsdPerMtok":2,"currency":"EUR"}""", "currency", "/api/pricing")]
+    public async Task A_field_the_contract_lacks_is_refused_by_name_and_nothing_is_written(string method, string path, string json, string field, string list)
+    {
+        using var console = _quota.Console();
+        var before = await console.GetStringAsync(list);
+
+        using var response = await console.SendAsync(new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+        });
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+        Assert.That(problem.GetProperty("errors").ToString(), Is.EqualTo($$"""{"{{field}}":["unknown field"]}"""));
+        Assert.That(await console.GetStringAsync(list), Is.EqualTo(before));
+    }
+
     [Test]
     public async Task Malformed_json_is_refused_with_400()
     {

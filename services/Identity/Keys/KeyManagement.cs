@@ -23,15 +23,7 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
 
     public async Task<Outcome<NewKeyView>> CreateAsync(Actor actor, CreateKeyRequest request, CancellationToken cancellationToken)
     {
-        var errors = Validate(request.Name, request.AllowedModels, request.ExpiresAt);
-        InputRules.Surfaces(request.Surfaces, "surfaces", errors);
-        InputRules.ModelPatterns(request.AllowedMcpTools, "allowedMcpTools", errors);
-        InputRules.AccountLabel(request.McpAccountLabel, errors);
-        if (request.InactivityTimeoutDays is < 1 or > 365)
-        {
-            errors["inactivityTimeoutDays"] = ["Between 1 and 365 days."];
-        }
-        if (errors.Count > 0)
+        if (ValidateNew(request, time.GetUtcNow()) is { Count: > 0 } errors)
         {
             return new Outcome<NewKeyView>.Invalid(errors);
         }
@@ -59,9 +51,7 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
             return new Outcome<NewKeyView>.Invalid(new() { ["teamId"] = ["The owner is not a member of this team."] });
         }
 
-        var newKey = new NewApiKey(request.Name!.Trim(), ownerId, request.TeamId, request.Surfaces!, request.AllowedModels ?? [],
-            request.AllowedMcpTools ?? [], request.ExpiresAt, request.InactivityTimeoutDays is { } days ? TimeSpan.FromDays(days) : null,
-            request.McpAccountLabel is { Length: > 0 } label ? label : null);
+        var newKey = ToNewKey(request, ownerId);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         var created = await store.CreateAsync(newKey, connection, tx, cancellationToken: cancellationToken);
         await outbox.AddAsync(new KeyChanged(Guid.CreateVersion7(), time.GetUtcNow(), created.Id.ToString(), Convert.ToHexStringLower(KeyMaterial.Hash(created.Key))), connection, tx, cancellationToken);
@@ -70,6 +60,26 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
         outbox.Flush();
         return new Outcome<NewKeyView>.Done(new NewKeyView((await FindAsync(connection, created.Id, cancellationToken))!, created.Key));
     }
+
+    /// <summary>The checks a new key's fields get wherever a key is created (here and in setup), keyed by field name.</summary>
+    public static Dictionary<string, string[]> ValidateNew(CreateKeyRequest request, DateTimeOffset now)
+    {
+        var errors = Validate(request.Name, request.AllowedModels, request.ExpiresAt, now);
+        InputRules.Surfaces(request.Surfaces, "surfaces", errors);
+        InputRules.ModelPatterns(request.AllowedMcpTools, "allowedMcpTools", errors);
+        InputRules.AccountLabel(request.McpAccountLabel, errors);
+        if (request.InactivityTimeoutDays is < 1 or > 365)
+        {
+            errors["inactivityTimeoutDays"] = ["Between 1 and 365 days."];
+        }
+        return errors;
+    }
+
+    /// <summary>A request that passed <see cref="ValidateNew"/>, as the store takes it.</summary>
+    public static NewApiKey ToNewKey(CreateKeyRequest request, Guid ownerId) =>
+        new(request.Name!.Trim(), ownerId, request.TeamId, request.Surfaces!, request.AllowedModels ?? [], request.AllowedMcpTools ?? [],
+            request.ExpiresAt, request.InactivityTimeoutDays is { } days ? TimeSpan.FromDays(days) : null,
+            request.McpAccountLabel is { Length: > 0 } label ? label : null);
 
     public async Task<Paged<KeyView>> ListAsync(Actor actor, int? page, int? pageSize, CancellationToken cancellationToken)
     {
@@ -99,7 +109,7 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
 
     public async Task<Outcome<KeyView>> UpdateAsync(Actor actor, Guid id, UpdateKeyRequest request, CancellationToken cancellationToken)
     {
-        var errors = Validate(request.Name ?? "unchanged", request.AllowedModels, request.ExpiresAt);
+        var errors = Validate(request.Name ?? "unchanged", request.AllowedModels, request.ExpiresAt, time.GetUtcNow());
         InputRules.ModelPatterns(request.AllowedMcpTools, "allowedMcpTools", errors);
         InputRules.AccountLabel(request.McpAccountLabel, errors);
         if (errors.Count > 0)
@@ -187,12 +197,12 @@ public sealed class KeyManagement(NpgsqlDataSource dataSource, ApiKeyStore store
         return row is null ? null : View(row);
     }
 
-    private Dictionary<string, string[]> Validate(string? name, string[]? models, DateTimeOffset? expiresAt)
+    private static Dictionary<string, string[]> Validate(string? name, string[]? models, DateTimeOffset? expiresAt, DateTimeOffset now)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         InputRules.Name(name, "name", errors);
         InputRules.ModelPatterns(models, "allowedModels", errors);
-        if (expiresAt is { } e && e <= time.GetUtcNow())
+        if (expiresAt is { } e && e <= now)
         {
             errors["expiresAt"] = ["The expiry must be in the future."];
         }

@@ -2,10 +2,11 @@ using ThinkWatch.Identity.Keys;
 
 namespace ThinkWatch.Identity.Setup;
 
-/// <summary>POST /api/setup: the first super admin and, optionally, a first API key.</summary>
-public sealed record SetupRequest(string? Email, string? DisplayName, string? Password, SetupKeyRequest? ApiKey, Providers.CreateProviderRequest? Provider = null);
-
-public sealed record SetupKeyRequest(string? Name, string[]? Surfaces, string[]? AllowedModels, DateTimeOffset? ExpiresAt);
+/// <summary>
+/// POST /api/setup: the first super admin and, optionally, a first API key (the fields of POST /api/keys; the key
+/// belongs to the new super admin) and a first provider (those of POST /api/providers).
+/// </summary>
+public sealed record SetupRequest(string? Email, string? DisplayName, string? Password, CreateKeyRequest? ApiKey, Providers.CreateProviderRequest? Provider = null);
 
 public sealed record SetupStatusResponse(bool Required);
 
@@ -13,7 +14,7 @@ public sealed record UserView(Guid Id, string Email, string DisplayName, string 
 
 /// <summary>A key as its creator sees it, once: the plaintext is not retrievable later.</summary>
 public sealed record CreatedKeyView(Guid Id, Guid LineageId, string Key, string KeyHint, string Name, IReadOnlyList<string> Surfaces,
-    IReadOnlyList<string> AllowedModels, DateTimeOffset? ExpiresAt)
+    IReadOnlyList<string> AllowedModels, IReadOnlyList<string> AllowedMcpTools, string? McpAccountLabel, DateTimeOffset? ExpiresAt, int? InactivityTimeoutDays)
 {
     public string Notice => "Store this key now: ThinkWatch keeps only its hash and cannot show it again.";
 }

@@ -60,9 +60,10 @@ public sealed class SetupService(NpgsqlDataSource dataSource, PasswordHasher has
         CreatedKeyView? keyView = null;
         if (request.ApiKey is { } k)
         {
-            var newKey = new NewApiKey(k.Name!.Trim(), user.Id, null, k.Surfaces!, k.AllowedModels ?? [], [], k.ExpiresAt, null);
+            var newKey = KeyManagement.ToNewKey(k, user.Id);
             var created = await keys.CreateAsync(newKey, connection, tx, cancellationToken: cancellationToken);
-            keyView = new CreatedKeyView(created.Id, created.LineageId, created.Key, created.KeyHint, newKey.Name, newKey.Surfaces, newKey.AllowedModels, k.ExpiresAt);
+            keyView = new CreatedKeyView(created.Id, created.LineageId, created.Key, created.KeyHint, newKey.Name, newKey.Surfaces, newKey.AllowedModels,
+                newKey.AllowedMcpTools, newKey.McpAccountLabel, newKey.ExpiresAt, k.InactivityTimeoutDays);
         }
         Guid? providerId = null;
         if (request.Provider is { } provider)
@@ -88,12 +89,18 @@ public sealed class SetupService(NpgsqlDataSource dataSource, PasswordHasher has
         }
         if (request.ApiKey is { } key)
         {
-            InputRules.Name(key.Name, "apiKey.name", errors);
-            InputRules.Surfaces(key.Surfaces, "apiKey.surfaces", errors);
-            InputRules.ModelPatterns(key.AllowedModels, "apiKey.allowedModels", errors);
-            if (key.ExpiresAt is { } expires && expires <= now)
+            foreach (var (field, messages) in KeyManagement.ValidateNew(key, now))
             {
-                errors["apiKey.expiresAt"] = ["The expiry must be in the future."];
+                errors["apiKey." + field] = messages;
+            }
+            // The only user and no team exist yet: the key can belong to nobody else.
+            if (key.OwnerUserId is not null)
+            {
+                errors["apiKey.ownerUserId"] = ["The first key belongs to the administrator being created; leave this out."];
+            }
+            if (key.TeamId is not null)
+            {
+                errors["apiKey.teamId"] = ["No team exists before setup; leave this out."];
             }
         }
         if (request.Provider is { } provider)
