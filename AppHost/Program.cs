@@ -1,3 +1,103 @@
-using ThinkWatch.AppHost;
+// ThinkWatch's application model: every resource, who references whom, start order and ports.
+// `dotnet run --project AppHost` runs it all here with the Aspire dashboard; publishing
+// (`-- --operation publish --step publish --output-path out`) writes Kubernetes manifests,
+// a Helm chart or a compose file for the same model. Adding a service is one edit here.
+using ThinkWatch.AppHost.Local;
+using ThinkWatch.AppHost.Publish;
 
-return await AppModel.Create(args).Build().RunAsync();
+var builder = DistributedApplication.CreateBuilder(args);
+
+// Debian's servers as processes (no Docker here), data under DATA/infra.
+var postgres = builder.AddLocalPostgres("postgres", port: 15432);
+var identityDb = postgres.AddDatabase("identitydb");
+var quotaDb = postgres.AddDatabase("quotadb");
+var mcpDb = postgres.AddDatabase("mcpgatewaydb");
+var gatewayDb = postgres.AddDatabase("aigatewaydb");
+var auditDb = postgres.AddDatabase("auditdb");
+var redis = builder.AddLocalRedis("redis", port: 16379);
+var rabbitmq = builder.AddLocalRabbitMq("rabbitmq", port: 15672);
+var clickhouse = builder.AddLocalClickHouse("clickhouse", port: 18123, database: "thinkwatch");
+
+// Identity signs console access tokens with it; every service validates them locally.
+var consoleSigningKey = builder.AddGeneratedSecret("console-signing-key");
+// Encrypts provider credentials in Identity's vault, forwarders' signing secrets and users' MCP credentials (AES-256-GCM); losing it loses them.
+var vaultKey = builder.AddGeneratedSecret("vault-key");
+// Carried by service-to-service gRPC calls (key validation, provider credentials, quota).
+var internalToken = builder.AddGeneratedSecret("internal-token");
+
+var auditIngest = builder.AddProject<Projects.AuditIngest>("auditingest")
+    .WithServiceEndpoint("http", 13140)
+    .WithLocalRunDefaults()
+    .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
+    .WithEnvironment("InternalAuth__Token", internalToken)
+    .WithEnvironment("Vault__Keys__1", vaultKey)
+    .WithReference(auditDb).WaitFor(auditDb)
+    .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithReference(clickhouse).WaitFor(clickhouse)
+    .WithHttpHealthCheck("/health/ready", endpointName: "http");
+
+var quota = builder.AddProject<Projects.Quota>("quota")
+    .WithServiceEndpoint("http", 13120)
+    .WithServiceEndpoint("grpc", 13121, http2: true)
+    .WithLocalRunDefaults()
+    .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
+    .WithEnvironment("InternalAuth__Token", internalToken)
+    .WithReference(quotaDb).WaitFor(quotaDb)
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithHttpHealthCheck("/health/ready", endpointName: "http");
+// Budgets for analytics (asked on demand, so no wait).
+auditIngest.WithReference(quota);
+
+// Identity serves the console origin (:3001) and forwards other services' /api areas.
+var identity = builder.AddProject<Projects.Identity>("identity")
+    .WithServiceEndpoint("http", 3001, isExternal: true)
+    .WithServiceEndpoint("grpc", 13111, http2: true)
+    .WithLocalRunDefaults()
+    .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
+    .WithEnvironment("InternalAuth__Token", internalToken)
+    .WithEnvironment("Vault__Keys__1", vaultKey)
+    .WithReference(identityDb).WaitFor(identityDb)
+    .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithHttpHealthCheck("/health/ready", endpointName: "http");
+
+var mcpGateway = builder.AddProject<Projects.McpGateway>("mcpgateway")
+    .WithServiceEndpoint("http", 13130)
+    .WithLocalRunDefaults()
+    // Authorize links, OAuth redirect URIs and connect links point at the console this run really serves.
+    .WithPublicUrl("McpGateway__ConsoleUrl", identity)
+    .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
+    .WithEnvironment("InternalAuth__Token", internalToken)
+    .WithEnvironment("Vault__Keys__1", vaultKey)
+    .WithReference(mcpDb).WaitFor(mcpDb)
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithReference(identity).WaitFor(identity)
+    .WithReference(quota).WaitFor(quota)
+    .WithHttpHealthCheck("/health/ready", endpointName: "http");
+
+// The public edge (:3000): /v1/* and /mcp (forwarded to the MCP gateway). Served by the gateway itself, never proxied.
+var aiGateway = builder.AddProject<Projects.AiGateway>("aigateway")
+    .WithServiceEndpoint("http", 3000, isExternal: true)
+    .WithLocalRunDefaults()
+    .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
+    .WithEnvironment("InternalAuth__Token", internalToken)
+    .WithReference(gatewayDb).WaitFor(gatewayDb)
+    .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithReference(identity).WaitFor(identity)
+    .WithReference(quota).WaitFor(quota)
+    .WithReference(mcpGateway).WaitFor(mcpGateway)
+    .WithHttpHealthCheck("/health/ready", endpointName: "http");
+
+// The console forwards /api/limits, /api/pricing, /api/mcp, /api/logs, /api/models …
+// to the services that own them (references only: those start after identity).
+identity
+    .WithReference(quota)
+    .WithReference(mcpGateway)
+    .WithReference(auditIngest)
+    .WithReference(aiGateway);
+
+builder.AddRunLock();
+builder.AddManifestPublishing();
+
+builder.Build().Run();

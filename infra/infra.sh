@@ -6,6 +6,9 @@
 #
 #   infra/infra.sh install                      install what is missing (root, apt)
 #   infra/infra.sh up     [options]             install if needed, start, wait until each answers
+#   infra/infra.sh prepare [options]            install if needed, create data folders, passwords, initdb
+#                                               and config files, start nothing (the AppHost then runs
+#                                               each server itself as an Aspire executable resource)
 #   infra/infra.sh down   [options]             stop what this data folder started (by PID)
 #   infra/infra.sh status [options]             print state of each server
 #   infra/infra.sh reset  [options]             drop every database, virtual host and key the
@@ -148,7 +151,7 @@ require_free() { # name port...
 }
 
 # ---------------------------------------------------------------- postgres
-pg_up() {
+pg_prepare() {
   local dir="$DATA/postgres"
   mkdir -p "$dir"
   chown postgres:postgres "$dir"
@@ -163,6 +166,10 @@ pg_up() {
       --pwfile="$pw" -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { rm -f "$pw"; die "initdb failed (see $dir/initdb.log)"; }
     rm -f "$pw"
   fi
+}
+pg_up() {
+  local dir="$DATA/postgres"
+  pg_prepare
   if pg_ready && [ -f "$dir/data/postmaster.pid" ]; then return; fi
   require_free postgres "$PG_PORT"
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 start \
@@ -199,13 +206,17 @@ rabbit_env() {
     ERL_EPMD_PORT="$EPMD_PORT" ERL_EPMD_ADDRESS=127.0.0.1 \
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none"
 }
-rabbit_up() {
+rabbit_prepare() {
   local dir="$DATA/rabbitmq"; mkdir -p "$dir/mnesia" "$dir/log"
+  echo "[]." > "$dir/enabled_plugins"
+  printf 'loopback_users.guest = true\nlog.console = false\n' > "$dir/rabbitmq.conf"
+}
+rabbit_up() {
+  local dir="$DATA/rabbitmq"
   if alive "$dir/pid" && amqp_ready; then return; fi
   require_free rabbitmq "$AMQP_PORT" "$RABBIT_DIST_PORT"
   alive "$dir/epmd.pid" || require_free epmd "$EPMD_PORT"
-  echo "[]." > "$dir/enabled_plugins"
-  printf 'loopback_users.guest = true\nlog.console = false\n' > "$dir/rabbitmq.conf"
+  rabbit_prepare
   (
     rabbit_env
     # Our own epmd in the foreground, so it has a PID to stop (erl would daemonise one).
@@ -255,10 +266,8 @@ reset() {
 }
 
 # ---------------------------------------------------------------- clickhouse
-clickhouse_up() {
+clickhouse_prepare() {
   local dir="$DATA/clickhouse"; mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/log"
-  if alive "$dir/pid" && clickhouse_ready; then return; fi
-  require_free clickhouse "$CH_PORT" "$CH_TCP_PORT" "$CH_INTER_PORT"
   cat > "$dir/config.xml" <<EOF
 <yandex>
   <logger><level>warning</level><log>$dir/log/server.log</log><errorlog>$dir/log/error.log</errorlog><size>10M</size><count>2</count></logger>
@@ -283,6 +292,12 @@ EOF
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
 </yandex>
 EOF
+}
+clickhouse_up() {
+  local dir="$DATA/clickhouse"
+  if alive "$dir/pid" && clickhouse_ready; then return; fi
+  require_free clickhouse "$CH_PORT" "$CH_TCP_PORT" "$CH_INTER_PORT"
+  clickhouse_prepare
   # In foreground mode ClickHouse does not write --pid-file: record the PID ourselves.
   setsid clickhouse-server --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 < /dev/null 9>&- &
   record_pid "$dir/pid" $!
@@ -331,6 +346,14 @@ up() {
   if wanted rabbitmq; then wait "$rabbit_job" || die "rabbitmq failed to start (see $DATA/rabbitmq/rabbitmq.log)"; fi
   status
 }
+prepare() {
+  do_install
+  wanted postgres && pg_prepare
+  wanted redis && mkdir -p "$DATA/redis"
+  wanted rabbitmq && rabbit_prepare
+  wanted clickhouse && clickhouse_prepare
+  log "prepared $DATA"
+}
 down() {
   wanted clickhouse && clickhouse_down
   wanted redis && redis_down
@@ -349,6 +372,7 @@ status() {
 case "$cmd" in
   install) with_lock do_install ;;
   up|start) with_lock up ;;
+  prepare) with_lock prepare ;;
   down|stop) with_lock down ;;
   status) status ;;
   reset) with_lock reset ;;

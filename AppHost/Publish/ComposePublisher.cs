@@ -1,4 +1,3 @@
-using ThinkWatch.AppHost.Hosting;
 
 namespace ThinkWatch.AppHost.Publish;
 
@@ -7,12 +6,12 @@ using Node = Dictionary<string, object?>;
 /// <summary>A docker-compose.yaml for the same model, for machines with a Docker engine.</summary>
 internal static class ComposePublisher
 {
-    public static List<string> Write(DistributedApplicationModel model, PublishOptions options)
+    public static List<string> Write(DeploymentModel model, PublishOptions options)
     {
         var credentials = PublishOptions.GenerateCredentials();
         var secrets = InfraSpec.SecretValues(credentials);
         var context = new ClusterContext(credentials, PublishOptions.GenerateParameters());
-        var repo = Path.GetRelativePath(options.Output, DistributedApplication.RepositoryRoot);
+        var repo = Path.GetRelativePath(options.Output, ThinkWatch.AppHost.Local.LocalOptions.FindRepositoryRoot());
         var services = new Node();
         var volumes = new Node();
 
@@ -57,8 +56,8 @@ internal static class ComposePublisher
                 },
                 ["environment"] = env,
                 ["depends_on"] = project.WaitsFor.ToDictionary(
-                    w => w is PostgresDatabaseResource db ? db.Parent.Name : w.Name,
-                    w => (object?)new Node { ["condition"] = w is ProjectResource ? "service_started" : "service_healthy" }),
+                    w => w is PostgresDatabase db ? db.Parent.Name : w.Name,
+                    w => (object?)new Node { ["condition"] = w is ServiceProject ? "service_started" : "service_healthy" }),
                 ["restart"] = "unless-stopped",
             };
             var published = project.Endpoints.Where(e => e.IsExternal).Select(e => $"127.0.0.1:{e.Port}:{e.TargetPort}").ToList();

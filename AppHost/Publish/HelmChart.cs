@@ -1,4 +1,3 @@
-using ThinkWatch.AppHost.Hosting;
 
 namespace ThinkWatch.AppHost.Publish;
 
@@ -7,7 +6,7 @@ using Node = Dictionary<string, object?>;
 /// <summary>The same manifests as a Helm chart: images, replicas, resources, service types and infrastructure in values.yaml.</summary>
 internal static class HelmChart
 {
-    public static List<string> Write(DistributedApplicationModel model, PublishOptions options, string directory)
+    public static List<string> Write(DeploymentModel model, PublishOptions options, string directory)
     {
         var helm = new HelmValues();
         var templates = Path.Combine(directory, "templates");
@@ -27,7 +26,7 @@ internal static class HelmChart
 
         var required = string.Concat(new[] { "postgres", "redis", "rabbitmq", "clickhouse" }
             .Select(s => $"{{{{- $_{s} := required \"set infra.{s}.password\" .Values.infra.{s}.password }}}}\n"))
-            + string.Concat(model.Resources.OfType<ParameterResource>().Select(p => HelmValues.ValuesKey(p))
+            + string.Concat(model.Resources.OfType<SecretParameter>().Select(p => HelmValues.ValuesKey(p))
             .Select(k => $"{{{{- $_{k} := required \"set secrets.{k}\" .Values.secrets.{k} }}}}\n"));
         var infra = required
             + "{{- if eq .Values.infra.mode \"statefulset\" }}\n"
@@ -43,14 +42,14 @@ internal static class HelmChart
         return files;
     }
 
-    private static Node Values(DistributedApplicationModel model, PublishOptions options)
+    private static Node Values(DeploymentModel model, PublishOptions options)
     {
         var literal = new LiteralValues(options, PublishOptions.GenerateCredentials());
         return new Node
         {
             ["image"] = new Node { ["registry"] = options.ImageRegistry, ["tag"] = options.ImageTag },
             // Required at install time (helm --set secrets.NAME=…); generate with `openssl rand -base64 48`.
-            ["secrets"] = model.Resources.OfType<ParameterResource>().ToDictionary(HelmValues.ValuesKey, _ => (object?)""),
+            ["secrets"] = model.Resources.OfType<SecretParameter>().ToDictionary(HelmValues.ValuesKey, _ => (object?)""),
             ["services"] = model.Projects.ToDictionary(p => p.Name, p => (object?)new Node
             {
                 ["replicas"] = p.Replicas,

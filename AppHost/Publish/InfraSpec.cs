@@ -1,4 +1,3 @@
-using ThinkWatch.AppHost.Hosting;
 
 namespace ThinkWatch.AppHost.Publish;
 
@@ -10,7 +9,7 @@ public sealed record InfraSpec(string Image, string DataPath, IReadOnlyList<Infr
 {
     public const string SecretName = "thinkwatch-infra";
 
-    public static InfraSpec For(InfraResource server) => server.Kind switch
+    public static InfraSpec For(InfraServer server) => server.Kind switch
     {
         InfraKind.Postgres => new("pgvector/pgvector:pg15", "/var/lib/postgresql/data",
             [new("POSTGRES_PASSWORD", SecretKey: "postgres-password"), new("PGDATA", "/var/lib/postgresql/data/pgdata")],

@@ -1,4 +1,3 @@
-using ThinkWatch.AppHost.Hosting;
 
 namespace ThinkWatch.AppHost.Publish;
 
@@ -11,32 +10,32 @@ using Node = Dictionary<string, object?>;
 internal interface IManifestValues
 {
     InfraCredentials Credentials { get; }
-    string Parameter(ParameterResource parameter);
-    object Image(ProjectResource project);
-    object Replicas(ProjectResource project);
-    object ServiceType(ProjectResource project);
-    object CpuRequest(ProjectResource project);
-    object MemoryRequest(ProjectResource project);
-    object MemoryLimit(ProjectResource project);
-    object InfraImage(InfraResource server);
-    object InfraStorage(InfraResource server);
-    object ExternalHost(InfraResource server);
+    string Parameter(SecretParameter parameter);
+    object Image(ServiceProject project);
+    object Replicas(ServiceProject project);
+    object ServiceType(ServiceProject project);
+    object CpuRequest(ServiceProject project);
+    object MemoryRequest(ServiceProject project);
+    object MemoryLimit(ServiceProject project);
+    object InfraImage(InfraServer server);
+    object InfraStorage(InfraServer server);
+    object ExternalHost(InfraServer server);
 }
 
 internal sealed class LiteralValues(PublishOptions options, InfraCredentials credentials) : IManifestValues
 {
-    private readonly Func<ParameterResource, string> _parameters = PublishOptions.GenerateParameters();
+    private readonly Func<SecretParameter, string> _parameters = PublishOptions.GenerateParameters();
     public InfraCredentials Credentials { get; } = credentials;
-    public string Parameter(ParameterResource parameter) => _parameters(parameter);
-    public object Image(ProjectResource project) => options.ImageFor(project);
-    public object Replicas(ProjectResource project) => project.Replicas;
-    public object ServiceType(ProjectResource project) => "ClusterIP";
-    public object CpuRequest(ProjectResource project) => "100m";
-    public object MemoryRequest(ProjectResource project) => "256Mi";
-    public object MemoryLimit(ProjectResource project) => "1Gi";
-    public object InfraImage(InfraResource server) => InfraSpec.For(server).Image;
-    public object InfraStorage(InfraResource server) => "10Gi";
-    public object ExternalHost(InfraResource server) => $"{server.Name}.example.invalid";
+    public string Parameter(SecretParameter parameter) => _parameters(parameter);
+    public object Image(ServiceProject project) => options.ImageFor(project);
+    public object Replicas(ServiceProject project) => project.Replicas;
+    public object ServiceType(ServiceProject project) => "ClusterIP";
+    public object CpuRequest(ServiceProject project) => "100m";
+    public object MemoryRequest(ServiceProject project) => "256Mi";
+    public object MemoryLimit(ServiceProject project) => "1Gi";
+    public object InfraImage(InfraServer server) => InfraSpec.For(server).Image;
+    public object InfraStorage(InfraServer server) => "10Gi";
+    public object ExternalHost(InfraServer server) => $"{server.Name}.example.invalid";
 }
 
 internal sealed class HelmValues : IManifestValues
@@ -44,25 +43,25 @@ internal sealed class HelmValues : IManifestValues
     public InfraCredentials Credentials { get; } = new(
         "postgres", "{{ .Values.infra.postgres.password }}", "thinkwatch", "{{ .Values.infra.rabbitmq.password }}",
         "{{ .Values.infra.redis.password }}", "default", "{{ .Values.infra.clickhouse.password }}");
-    public string Parameter(ParameterResource parameter) => $"{{{{ .Values.secrets.{ValuesKey(parameter)} }}}}";
+    public string Parameter(SecretParameter parameter) => $"{{{{ .Values.secrets.{ValuesKey(parameter)} }}}}";
     /// <summary>"console-signing-key" → "consoleSigningKey": Helm paths cannot hold '-'.</summary>
-    public static string ValuesKey(ParameterResource parameter) =>
+    public static string ValuesKey(SecretParameter parameter) =>
         string.Concat(parameter.Name.Split('-').Select((part, i) => i == 0 ? part : char.ToUpperInvariant(part[0]) + part[1..]));
-    public object Image(ProjectResource project) => $"{{{{ .Values.image.registry }}}}/{project.Name}:{{{{ .Values.image.tag }}}}";
-    public object Replicas(ProjectResource project) => new Raw($"{{{{ .Values.services.{project.Name}.replicas }}}}");
-    public object ServiceType(ProjectResource project) => $"{{{{ .Values.services.{project.Name}.serviceType }}}}";
-    public object CpuRequest(ProjectResource project) => new Raw($"{{{{ .Values.services.{project.Name}.resources.requests.cpu | quote }}}}");
-    public object MemoryRequest(ProjectResource project) => new Raw($"{{{{ .Values.services.{project.Name}.resources.requests.memory | quote }}}}");
-    public object MemoryLimit(ProjectResource project) => new Raw($"{{{{ .Values.services.{project.Name}.resources.limits.memory | quote }}}}");
-    public object InfraImage(InfraResource server) => $"{{{{ .Values.infra.{server.Name}.image }}}}";
-    public object InfraStorage(InfraResource server) => new Raw($"{{{{ .Values.infra.{server.Name}.storage | quote }}}}");
-    public object ExternalHost(InfraResource server) => $"{{{{ .Values.infra.{server.Name}.externalHost }}}}";
+    public object Image(ServiceProject project) => $"{{{{ .Values.image.registry }}}}/{project.Name}:{{{{ .Values.image.tag }}}}";
+    public object Replicas(ServiceProject project) => new Raw($"{{{{ .Values.services.{project.Name}.replicas }}}}");
+    public object ServiceType(ServiceProject project) => $"{{{{ .Values.services.{project.Name}.serviceType }}}}";
+    public object CpuRequest(ServiceProject project) => new Raw($"{{{{ .Values.services.{project.Name}.resources.requests.cpu | quote }}}}");
+    public object MemoryRequest(ServiceProject project) => new Raw($"{{{{ .Values.services.{project.Name}.resources.requests.memory | quote }}}}");
+    public object MemoryLimit(ServiceProject project) => new Raw($"{{{{ .Values.services.{project.Name}.resources.limits.memory | quote }}}}");
+    public object InfraImage(InfraServer server) => $"{{{{ .Values.infra.{server.Name}.image }}}}";
+    public object InfraStorage(InfraServer server) => new Raw($"{{{{ .Values.infra.{server.Name}.storage | quote }}}}");
+    public object ExternalHost(InfraServer server) => $"{{{{ .Values.infra.{server.Name}.externalHost }}}}";
 }
 
 /// <summary>Deployments, Services, ConfigMaps and Secrets for every service; StatefulSets or ExternalName services for the infrastructure; a Helm chart of the same.</summary>
 internal static class KubernetesPublisher
 {
-    public static List<string> Write(DistributedApplicationModel model, PublishOptions options)
+    public static List<string> Write(DeploymentModel model, PublishOptions options)
     {
         var files = new List<string>();
         var literal = new LiteralValues(options, PublishOptions.GenerateCredentials());
@@ -94,11 +93,11 @@ internal static class KubernetesPublisher
 
     private static Node Meta(string name, string? app = null) => new() { ["name"] = name, ["labels"] = Labels(app ?? name) };
 
-    internal static IEnumerable<object> Project(DistributedApplicationModel model, ProjectResource project, IManifestValues values)
+    internal static IEnumerable<object> Project(DeploymentModel model, ServiceProject project, IManifestValues values)
     {
         var env = model.EnvironmentFor(project, new ClusterContext(values.Credentials, values.Parameter));
-        var plain = env.Where(e => !DistributedApplicationModel.IsSecretVariable(project, e.Key)).ToDictionary(e => e.Key, e => e.Value);
-        var secret = env.Where(e => DistributedApplicationModel.IsSecretVariable(project, e.Key)).ToDictionary(e => e.Key, e => e.Value);
+        var plain = env.Where(e => !DeploymentModel.IsSecretVariable(project, e.Key)).ToDictionary(e => e.Key, e => e.Value);
+        var secret = env.Where(e => DeploymentModel.IsSecretVariable(project, e.Key)).ToDictionary(e => e.Key, e => e.Value);
         plain["ASPNETCORE_ENVIRONMENT"] = "Production";
 
         yield return new Node { ["apiVersion"] = "v1", ["kind"] = "ConfigMap", ["metadata"] = Meta(project.Name + "-env", project.Name), ["data"] = plain };
@@ -182,7 +181,7 @@ internal static class KubernetesPublisher
         ["type"] = "Opaque", ["stringData"] = InfraSpec.SecretValues(values.Credentials),
     };
 
-    internal static IEnumerable<object> InfraStatefulSets(DistributedApplicationModel model, IManifestValues values)
+    internal static IEnumerable<object> InfraStatefulSets(DeploymentModel model, IManifestValues values)
     {
         yield return InfraSecret(values);
         foreach (var server in model.InfraServers)
@@ -247,7 +246,7 @@ internal static class KubernetesPublisher
     }
 
     /// <summary>Managed or existing servers: an ExternalName service per server keeps the services' connection strings unchanged.</summary>
-    internal static IEnumerable<object> InfraExternal(DistributedApplicationModel model, IManifestValues values)
+    internal static IEnumerable<object> InfraExternal(DeploymentModel model, IManifestValues values)
     {
         yield return InfraSecret(values);
         foreach (var server in model.InfraServers)

@@ -1,6 +1,4 @@
 using System.Text.RegularExpressions;
-using Spectre.Console;
-using ThinkWatch.AppHost.Hosting;
 using YamlDotNet.Serialization;
 
 namespace ThinkWatch.AppHost.Publish;
@@ -10,26 +8,16 @@ public sealed record Raw(string Expression);
 
 public static partial class Publisher
 {
-    public static int Publish(DistributedApplicationModel model, PublishOptions options)
+    /// <summary>Writes the files for <paramref name="options"/>' target; returns their paths.</summary>
+    public static List<string> Publish(DeploymentModel model, PublishOptions options)
     {
-        var errors = model.Validate();
-        if (errors.Count > 0)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[red]The application model is invalid:[/]\n  {string.Join("\n  ", errors)}");
-            return 2;
-        }
         Directory.CreateDirectory(options.Output);
-        var written = options.Target switch
+        return options.Target switch
         {
             PublishTarget.Kubernetes => KubernetesPublisher.Write(model, options),
             PublishTarget.Compose => ComposePublisher.Write(model, options),
             _ => throw new ArgumentOutOfRangeException(nameof(options)),
         };
-        foreach (var file in written)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {Path.GetRelativePath(Environment.CurrentDirectory, file)}");
-        }
-        return 0;
     }
 
     private static readonly ISerializer Serializer = new SerializerBuilder()

@@ -1,16 +1,16 @@
-namespace ThinkWatch.AppHost.Hosting;
+namespace ThinkWatch.AppHost.Publish;
 
 /// <summary>Anything in the application model: a server, a database, a service.</summary>
-public interface IResource
+public interface IDeploymentResource
 {
     string Name { get; }
 }
 
 /// <summary>A resource a service reaches through ConnectionStrings__{ConnectionName}.</summary>
-public interface IResourceWithConnectionString : IResource
+public interface IDeploymentConnection : IDeploymentResource
 {
     string ConnectionName => Name;
-    InfraResource Server { get; }
+    InfraServer Server { get; }
     string GetConnectionString(InfraAddress address, InfraCredentials credentials);
 }
 
@@ -18,7 +18,7 @@ public interface IResourceWithConnectionString : IResource
 /// A generated secret shared by services (a signing key, an encryption key): a file under the
 /// data folder for `run`, a random value in a Secret (or a required Helm value) when published.
 /// </summary>
-public sealed class ParameterResource(string name) : IResource
+public sealed class SecretParameter(string name) : IDeploymentResource
 {
     public string Name { get; } = name;
 }
@@ -36,40 +36,38 @@ public sealed record InfraCredentials(
     string ClickHouseUser, string ClickHousePassword);
 
 /// <summary>A backing server (a local process under `run`, a StatefulSet or external service when published).</summary>
-public abstract class InfraResource(string name, int port) : IResource
+public abstract class InfraServer(string name, int port) : IDeploymentResource
 {
     public string Name { get; } = name;
     public int Port { get; } = port;
     public abstract InfraKind Kind { get; }
     /// <summary>The standard port inside a cluster or container.</summary>
     public abstract int ContainerPort { get; }
-    /// <summary>Every local port the server occupies (some need more than one).</summary>
-    public virtual IEnumerable<(int Port, string Purpose)> LocalPorts => [(Port, "main")];
 }
 
-public sealed class PostgresServerResource(string name, int port) : InfraResource(name, port)
+public sealed class PostgresServer(string name, int port) : InfraServer(name, port)
 {
     public override InfraKind Kind => InfraKind.Postgres;
     public override int ContainerPort => 5432;
-    public List<PostgresDatabaseResource> Databases { get; } = [];
+    public List<PostgresDatabase> Databases { get; } = [];
 }
 
-public sealed class PostgresDatabaseResource(string name, PostgresServerResource server, string databaseName) : IResourceWithConnectionString
+public sealed class PostgresDatabase(string name, PostgresServer server, string databaseName) : IDeploymentConnection
 {
     public string Name { get; } = name;
     public string DatabaseName { get; } = databaseName;
-    public PostgresServerResource Parent { get; } = server;
-    public InfraResource Server => Parent;
+    public PostgresServer Parent { get; } = server;
+    public InfraServer Server => Parent;
 
     public string GetConnectionString(InfraAddress address, InfraCredentials credentials) =>
         $"Host={address.Host};Port={address.Port};Username={credentials.PostgresUser};Password={credentials.PostgresPassword};Database={DatabaseName}";
 }
 
-public sealed class RedisResource(string name, int port) : InfraResource(name, port), IResourceWithConnectionString
+public sealed class RedisServer(string name, int port) : InfraServer(name, port), IDeploymentConnection
 {
     public override InfraKind Kind => InfraKind.Redis;
     public override int ContainerPort => 6379;
-    public InfraResource Server => this;
+    public InfraServer Server => this;
 
     public string GetConnectionString(InfraAddress address, InfraCredentials credentials) =>
         credentials.RedisPassword is { Length: > 0 } password
@@ -77,26 +75,22 @@ public sealed class RedisResource(string name, int port) : InfraResource(name, p
             : $"{address.Host}:{address.Port}";
 }
 
-public sealed class RabbitMQServerResource(string name, int port) : InfraResource(name, port), IResourceWithConnectionString
+public sealed class RabbitMqServer(string name, int port) : InfraServer(name, port), IDeploymentConnection
 {
     public override InfraKind Kind => InfraKind.RabbitMQ;
     public override int ContainerPort => 5672;
-    public InfraResource Server => this;
-    public override IEnumerable<(int Port, string Purpose)> LocalPorts =>
-        [(Port, "amqp"), (Port + 1, "erlang distribution"), (Port + 2, "epmd")];
+    public InfraServer Server => this;
 
     public string GetConnectionString(InfraAddress address, InfraCredentials credentials) =>
         $"amqp://{Uri.EscapeDataString(credentials.RabbitUser)}:{Uri.EscapeDataString(credentials.RabbitPassword)}@{address.Host}:{address.Port}/";
 }
 
-public sealed class ClickHouseServerResource(string name, int port, string database) : InfraResource(name, port), IResourceWithConnectionString
+public sealed class ClickHouseServer(string name, int port, string database) : InfraServer(name, port), IDeploymentConnection
 {
     public override InfraKind Kind => InfraKind.ClickHouse;
     public override int ContainerPort => 8123;
     public string Database { get; } = database;
-    public InfraResource Server => this;
-    public override IEnumerable<(int Port, string Purpose)> LocalPorts =>
-        [(Port, "http"), (Port + 1, "native"), (Port + 2, "interserver")];
+    public InfraServer Server => this;
 
     public string GetConnectionString(InfraAddress address, InfraCredentials credentials) =>
         $"Endpoint=http://{address.Host}:{address.Port};Database={Database};Username={credentials.ClickHouseUser};Password={credentials.ClickHousePassword}";
@@ -105,25 +99,25 @@ public sealed class ClickHouseServerResource(string name, int port, string datab
 public enum EndpointProtocol { Http1, Http2 }
 
 /// <summary>A named listening endpoint of a service. Port is the local one; TargetPort the one in a container.</summary>
-public sealed record EndpointAnnotation(string Name, int Port, EndpointProtocol Protocol, bool IsExternal, int TargetPort);
+public sealed record ServiceEndpoint(string Name, int Port, EndpointProtocol Protocol, bool IsExternal, int TargetPort);
 
 /// <summary>A named endpoint of a service, as Aspire's GetEndpoint returns it.</summary>
-public sealed record EndpointReference(ProjectResource Resource, string EndpointName);
+public sealed record ServiceEndpointReference(ServiceProject Resource, string EndpointName);
 
 /// <summary>A .NET service of this repository, run as a process or published as a Deployment.</summary>
-public sealed class ProjectResource(string name, string projectPath) : IResource
+public sealed class ServiceProject(string name, string projectPath) : IDeploymentResource
 {
     public string Name { get; } = name;
     /// <summary>Path of the .csproj, relative to the repository root.</summary>
     public string ProjectPath { get; } = projectPath;
-    public List<EndpointAnnotation> Endpoints { get; } = [];
-    public List<IResource> References { get; } = [];
-    public List<IResource> WaitsFor { get; } = [];
+    public List<ServiceEndpoint> Endpoints { get; } = [];
+    public List<IDeploymentResource> References { get; } = [];
+    public List<IDeploymentResource> WaitsFor { get; } = [];
     public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
     /// <summary>Variables whose value is a service's address as people reach it (an origin links and OAuth redirects point at).</summary>
-    public Dictionary<string, EndpointReference> EndpointEnvironment { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, ServiceEndpointReference> EndpointEnvironment { get; } = new(StringComparer.Ordinal);
     /// <summary>Variables whose value is a secret parameter.</summary>
-    public Dictionary<string, ParameterResource> SecretEnvironment { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, SecretParameter> SecretEnvironment { get; } = new(StringComparer.Ordinal);
     public int Replicas { get; set; } = 1;
 
     public string ProjectDirectory => Path.GetDirectoryName(ProjectPath)!;
