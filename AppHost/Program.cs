@@ -2,6 +2,7 @@
 // `dotnet run --project AppHost` runs it all here with the Aspire dashboard; publishing
 // (`-- --operation publish --step publish --output-path out`) writes Kubernetes manifests,
 // a Helm chart or a compose file for the same model. Adding a service is one edit here.
+using Microsoft.Extensions.DependencyInjection;
 using ThinkWatch.AppHost.Local;
 using ThinkWatch.AppHost.Publish;
 
@@ -100,4 +101,22 @@ identity
 builder.AddRunLock();
 builder.AddManifestPublishing();
 
-builder.Build().Run();
+var app = builder.Build();
+if (builder.Configuration["echo-resource-logs"] is "true")
+{
+    var logs = app.Services.GetRequiredService<ResourceLoggerService>();
+    foreach (var resource in app.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<ProjectResource>())
+    {
+        _ = Task.Run(async () =>
+        {
+            await foreach (var batch in logs.WatchAsync(resource))
+            {
+                foreach (var line in batch)
+                {
+                    Console.WriteLine($"[{resource.Name}] {line.Content}");
+                }
+            }
+        });
+    }
+}
+app.Run();

@@ -49,7 +49,21 @@ public static class LocalServerExtensions
     {
         var database = new LocalPostgresDatabaseResource(name, databaseName ?? name, server.Resource);
         server.Resource.Databases[name] = database.DatabaseName;
+        // Aspire hands a parent's state to its children only for containers: a database of an executable server is
+        // marked running here once the server answers, and is healthy while the server is.
+        server.ApplicationBuilder.Eventing.Subscribe<ResourceReadyEvent>(server.Resource, (@event, _) =>
+            @event.Services.GetRequiredService<ResourceNotificationService>().PublishUpdateAsync(database, s => s with
+            {
+                State = KnownResourceStates.Running,
+                StartTimeStamp = DateTime.UtcNow,
+            }));
         return server.ApplicationBuilder.AddResource(database)
+            .WithInitialState(new CustomResourceSnapshot
+            {
+                ResourceType = "PostgresDatabase",
+                State = KnownResourceStates.Waiting,
+                Properties = [new(CustomResourceKnownProperties.Source, server.Resource.Name)],
+            })
             .WithHealthCheck(HealthCheckKey(server.Resource));
     }
 
