@@ -105,11 +105,15 @@ var app = builder.Build();
 if (builder.Configuration["echo-resource-logs"] is "true")
 {
     var logs = app.Services.GetRequiredService<ResourceLoggerService>();
+    var notifications = app.Services.GetRequiredService<ResourceNotificationService>();
     foreach (var resource in app.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<ProjectResource>())
     {
         _ = Task.Run(async () =>
         {
-            await foreach (var batch in logs.WatchAsync(resource))
+            // A project's log lives under its DCP name (auditingest-xxxxxxxx), known only once DCP has prepared it:
+            // WatchAsync(resource) here, before the run, would watch "auditingest" and see nothing.
+            var first = await notifications.WaitForResourceAsync(resource.Name, _ => true);
+            await foreach (var batch in logs.WatchAsync(first.ResourceId))
             {
                 foreach (var line in batch)
                 {

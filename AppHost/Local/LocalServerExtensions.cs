@@ -44,7 +44,13 @@ public static class LocalServerExtensions
             });
     }
 
-    /// <summary>A database of the server: <c>ConnectionStrings__{name}</c> for whoever references it; ready when the server is.</summary>
+    /// <summary>
+    /// A database of the server: <c>ConnectionStrings__{name}</c> for whoever references it; ready when the server is.
+    /// It gets no health check of its own: Aspire gives a child its ancestors' health checks (the server's
+    /// <c>postgres_answers</c>). Adding the same key again made two health reports with one name, and Aspire's health
+    /// monitor then fails on every round (duplicate key in <c>ContainsAnyHealthReportChange</c>, logged at Trace only):
+    /// the database stayed Running but never Healthy, so every <c>WaitFor(db)</c> waited for ever.
+    /// </summary>
     public static IResourceBuilder<LocalPostgresDatabaseResource> AddDatabase(this IResourceBuilder<LocalPostgresServerResource> server, string name, string? databaseName = null)
     {
         var database = new LocalPostgresDatabaseResource(name, databaseName ?? name, server.Resource);
@@ -63,8 +69,7 @@ public static class LocalServerExtensions
                 ResourceType = "PostgresDatabase",
                 State = KnownResourceStates.Waiting,
                 Properties = [new(CustomResourceKnownProperties.Source, server.Resource.Name)],
-            })
-            .WithHealthCheck(HealthCheckKey(server.Resource));
+            });
     }
 
     public static IResourceBuilder<LocalRedisResource> AddLocalRedis(this IDistributedApplicationBuilder builder, string name, int port = 16379)
