@@ -19,7 +19,12 @@ public static partial class RequestBodies
 {
     public static IServiceCollection AddStrictRequestBodies(this IServiceCollection services)
     {
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow);
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+            // A name given twice is refused as on the model APIs: no reader may see another value than ours.
+            o.SerializerOptions.AllowDuplicateProperties = false;
+        });
         // Otherwise a body that does not bind becomes a bare 400 and the reason is lost before anything can report it.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddExceptionHandler<BadRequestProblems>();
@@ -36,7 +41,7 @@ public static partial class RequestBodies
                 return false;
             }
             ProblemDetails problem = bad.InnerException is JsonException json
-                ? new HttpValidationProblemDetails(new Dictionary<string, string[]> { [FieldOf(json)] = [IsUnknownField(json) ? "unknown field" : "not a valid value here"] })
+                ? new HttpValidationProblemDetails(new Dictionary<string, string[]> { [FieldOf(json)] = [Reason(json)] })
                 {
                     Title = "The request body is not valid.",
                 }
@@ -55,9 +60,11 @@ public static partial class RequestBodies
             { } path => path,
         };
 
-        // System.Text.Json reports a member the type lacks only through this message (no error code or exception type of its own).
-        private static bool IsUnknownField(JsonException json) =>
-            json.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal);
+        // System.Text.Json reports a member the type lacks, or a name given twice, only through its message (no error code of its own).
+        private static string Reason(JsonException json) =>
+            json.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) ? "unknown field"
+            : json.Message.Contains("Duplicate property", StringComparison.Ordinal) ? "given more than once"
+            : "not a valid value here";
     }
 
     [LoggerMessage(EventId = 1402, Level = LogLevel.Debug, Message = "Refused {Method} {Path} with {Status}: {Reason}")]

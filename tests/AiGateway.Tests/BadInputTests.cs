@@ -244,5 +244,7 @@ public sealed class BadInputTests : GatewayFixture
         Assert.That(text.ToString(), Is.EqualTo("Streamed"));
         Assert.That(models, Is.Not.Empty.And.All.EqualTo(alias));
         Assert.That(Gateway.Upstream.Requests.Select(r => JsonNode.Parse(r.Body)!["model"]!.GetValue<string>()), Is.All.EqualTo("gpt-4o-mini"));
+        var (record, _) = await _bus.WaitAsync(r => r.Model == alias, TimeSpan.FromSeconds(30));
+        Assert.That(record.UpstreamModel, Is.EqualTo("gpt-4o-mini"), "the upstream's name belongs in the usage record");
     }
 }

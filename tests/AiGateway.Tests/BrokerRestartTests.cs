@@ -32,8 +32,14 @@ public sealed class BrokerRestartTests
     [OneTimeTearDown]
     public async Task Stop()
     {
-        await _gateway.DisposeAsync();
-        await _infra.DisposeAsync();
+        try
+        {
+            await _gateway.DisposeAsync();
+        }
+        finally
+        {
+            await _infra.DisposeAsync(); // never leave the private broker running
+        }
     }
 
     private async Task<HttpStatusCode> ChatAsync(string key, string model)

@@ -12,7 +12,7 @@ public sealed class ReadinessTests : ServiceReadinessTests<AiGatewayOptions>
     protected override Dictionary<string, string?> Settings(string? down, int closedPort) => new()
     {
         ["ConnectionStrings:aigatewaydb"] = Infra.PostgresConnectionString(InfraEndpoints.UniqueName("gateway"), down == "postgres" ? closedPort : null),
-        ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
+        ["ConnectionStrings:rabbitmq"] = RabbitMq(down, closedPort),
         ["services:identity:grpc:0"] = "http://127.0.0.1:1",
         ["services:quota:grpc:0"] = "http://127.0.0.1:1",
         ["Spool:Directory"] = Path.Combine(Path.GetTempPath(), "thinkwatch-tests-spool", Guid.NewGuid().ToString("N")),

@@ -18,7 +18,8 @@ public static class Events
     public static UsageRecorded Usage(string user, int n, DateTimeOffset? at = null, string model = "gpt-4o", string? team = "team-a", long cost = 1500) =>
         new(Id(user, n), at ?? At.AddSeconds(n), $"trace-{n}", user, team, $"key-{user}", "openai", model, "/v1/chat/completions",
             InputTokens: 100 + n, OutputTokens: 20, CachedInputTokens: 10, ReasoningTokens: 0, TokensEstimated: false, WeightedTokens: 130 + n, CostMicroUsd: cost,
-            LatencyMs: 250, TimeToFirstTokenMs: n % 2 == 0 ? 40 : null, Status: 200, Stream: n % 2 == 0, Tags: ["project:atlas", $"n:{n}"]);
+            LatencyMs: 250, TimeToFirstTokenMs: n % 2 == 0 ? 40 : null, Status: 200, Stream: n % 2 == 0, Tags: ["project:atlas", $"n:{n}"],
+            UpstreamModel: n % 2 == 0 ? model + "-2024-08-06" : null);
 
     public static McpCallRecorded McpCall(string user, int n) =>
         new(Id(user + "/mcp", n), At.AddSeconds(n), null, user, null, "work-github", "github", "search_issues", """{"q":"it's \"quoted\""}""", 2048, 75,

@@ -15,6 +15,6 @@ public sealed class ReadinessTests : ServiceReadinessTests<AuditIngestOptions>
         ["Vault:Keys:1"] = AuditHost.VaultKey,
         ["ConnectionStrings:auditdb"] = Infra.PostgresConnectionString(InfraEndpoints.UniqueName("audit"), down == "postgres" ? closedPort : null),
         ["ConnectionStrings:clickhouse"] = Infra.ClickHouseConnectionString(InfraEndpoints.UniqueName("audit"), down == "clickhouse" ? closedPort : null),
-        ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
+        ["ConnectionStrings:rabbitmq"] = RabbitMq(down, closedPort),
     };
 }

@@ -40,10 +40,11 @@ public sealed class KeysApiTests : SignedInFixture
         Assert.That((await Validate(secret)).ResultCase, Is.EqualTo(ValidateKeyResponse.ResultOneofCase.Principal));
     }
 
-    [TestCase("POST", "", """{"name":"laptop","surfaces":["ai_gateway"],"allowedMcpToolz":["github__*"]}""", "allowedMcpToolz")]
-    [TestCase("PATCH", "/{id}", """{"name":"renamed","expires":"2030-01-01T00:00:00Z"}""", "expires")]
-    [TestCase("POST", "/{id}/rotate", """{"graceHours":1,"grace":2}""", "grace")]
-    public async Task A_field_the_contract_lacks_is_refused_by_name_and_changes_nothing(string method, string path, string json, string field)
+    [TestCase("POST", "", """{"name":"laptop","surfaces":["ai_gateway"],"allowedMcpToolz":["github__*"]}""", "allowedMcpToolz", "unknown field")]
+    [TestCase("PATCH", "/{id}", """{"name":"renamed","expires":"2030-01-01T00:00:00Z"}""", "expires", "unknown field")]
+    [TestCase("POST", "/{id}/rotate", """{"graceHours":1,"grace":2}""", "grace", "unknown field")]
+    [TestCase("PATCH", "/{id}", """{"name":"renamed","name":"twice"}""", "name", "given more than once")]
+    public async Task A_field_the_contract_lacks_or_names_twice_is_refused_by_name_and_changes_nothing(string method, string path, string json, string field, string reason)
     {
         var (id, _) = await CreateKey(Root);
         using var request = new HttpRequestMessage(new HttpMethod(method), $"/api/keys{path.Replace("{id}", id.ToString())}")
@@ -55,7 +56,7 @@ public sealed class KeysApiTests : SignedInFixture
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-        Assert.That(problem.GetProperty("errors").EnumerateObject().Select(e => (e.Name, e.Value[0].GetString())), Is.EqualTo(new[] { (field, "unknown field") }));
+        Assert.That(problem.GetProperty("errors").EnumerateObject().Select(e => (e.Name, e.Value[0].GetString())), Is.EqualTo(new[] { (field, reason) }));
         Assert.That(await Host.QueryAsync<long>("SELECT count(*) FROM api_keys"), Is.EqualTo(1));
         Assert.That(await Host.QueryAsync<string>("SELECT name FROM api_keys"), Is.EqualTo("laptop"));
     }

@@ -14,6 +14,6 @@ public sealed class ReadinessTests : ServiceReadinessTests<IdentityOptions>
         ["ConsoleAuth:SigningKey"] = IdentityHost.SigningKey,
         ["Vault:Keys:1"] = IdentityHost.VaultKey,
         ["InternalAuth:Token"] = IdentityHost.InternalToken,
-        ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
+        ["ConnectionStrings:rabbitmq"] = RabbitMq(down, closedPort),
     };
 }

@@ -230,7 +230,22 @@ public sealed class McpAccessTests
     [Test]
     public async Task A_console_token_of_a_role_without_mcp_connect_is_refused_on_mcp_with_403_even_with_a_grant_for_the_role()
     {
-        await _host.GrantAsync(Roles.Viewer, _host.Servers["notes"], "*");
+        // The API refuses a grant the role could never use …
+        using (var console = _host.Console())
+        using (var grant = await console.PostAsJsonAsync("/api/mcp/grants", new { role = Roles.Viewer, serverId = _host.Servers["notes"], tools = "*" }))
+        {
+            Assert.That(grant.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That(await grant.Content.ReadAsStringAsync(), Does.Contain("may not connect to /mcp"));
+        }
+        // … and one stored before that rule does not let the role in either.
+        await using (var db = new NpgsqlConnection(_host.Database))
+        {
+            await db.OpenAsync();
+            await using var insert = new NpgsqlCommand("INSERT INTO mcp.grants (id, role, server_id, tools, created_at) VALUES (@id, 'viewer', @server, '*', now())", db);
+            insert.Parameters.AddWithValue("id", Guid.NewGuid());
+            insert.Parameters.AddWithValue("server", _host.Servers["notes"]);
+            await insert.ExecuteNonQueryAsync();
+        }
         var viewer = Guid.NewGuid();
 
         using var response = await InitializeAsync(ConsoleTokens.Issue(Roles.Viewer, viewer));

@@ -12,7 +12,7 @@ public sealed class ReadinessTests : ServiceReadinessTests<McpGatewayOptions>
     {
         ["ConnectionStrings:mcpgatewaydb"] = Infra.PostgresConnectionString(InfraEndpoints.UniqueName("mcp"), down == "postgres" ? closedPort : null),
         ["ConnectionStrings:redis"] = Infra.RedisConnectionString(down == "redis" ? closedPort : null),
-        ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
+        ["ConnectionStrings:rabbitmq"] = RabbitMq(down, closedPort),
         ["services:identity:grpc:0"] = "http://127.0.0.1:1",
         ["services:quota:grpc:0"] = "http://127.0.0.1:1",
         ["Vault:Keys:1"] = Identity.Testing.IdentityHost.VaultKey,

@@ -12,7 +12,7 @@ public sealed class ReadinessTests : ServiceReadinessTests<QuotaOptions>
     {
         ["ConnectionStrings:quotadb"] = Infra.PostgresConnectionString(InfraEndpoints.UniqueName("quota"), down == "postgres" ? closedPort : null),
         ["ConnectionStrings:redis"] = Infra.RedisConnectionString(down == "redis" ? closedPort : null),
-        ["ConnectionStrings:rabbitmq"] = Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null),
+        ["ConnectionStrings:rabbitmq"] = RabbitMq(down, closedPort),
         ["InternalAuth:Token"] = TestSecrets.InternalToken,
         ["ConsoleAuth:SigningKey"] = TestSecrets.SigningKey,
     };

@@ -21,8 +21,25 @@ public abstract class ServiceReadinessTests<TEntryPoint> where TEntryPoint : cla
     /// <summary>The service's settings against the test infrastructure, with <paramref name="down"/> (if any) pointed at <paramref name="closedPort"/>.</summary>
     protected abstract Dictionary<string, string?> Settings(string? down, int closedPort);
 
+    /// <summary>
+    /// A RabbitMQ virtual host of this fixture's own: on the shared one, a service started here would
+    /// consume the durable queues other test assemblies filled (thousands of usage events, each
+    /// faulting against a dependency that is down, each logged).
+    /// </summary>
+    protected string VirtualHost { get; private set; } = null!;
+
     [OneTimeSetUp]
-    public async Task StartInfrastructure() => Infra = await TestInfrastructure.EnsureStartedAsync();
+    public async Task StartInfrastructure()
+    {
+        Infra = await TestInfrastructure.EnsureStartedAsync();
+        VirtualHost = await TestInfrastructure.CreateVirtualHostAsync(InfraEndpoints.UniqueName("ready"));
+    }
+
+    [OneTimeTearDown]
+    public Task DeleteVirtualHost() => TestInfrastructure.DeleteVirtualHostAsync(VirtualHost);
+
+    /// <summary>The broker's URI for the service, on this fixture's virtual host; <paramref name="closedPort"/> when RabbitMQ is the dependency down.</summary>
+    protected string RabbitMq(string? down, int closedPort) => Infra.RabbitMqUri(down == "rabbitmq" ? closedPort : null, VirtualHost);
 
     [Test]
     public async Task Reports_ready_with_every_dependency_healthy()

@@ -82,6 +82,6 @@ public sealed class UsageMeter(TimeProvider time, string endpoint)
             WeightedTokens: input + usage.Output, CostMicroUsd: 0,
             LatencyMs: (int)time.GetElapsedTime(_started).TotalMilliseconds,
             TimeToFirstTokenMs: _firstToken is { } first ? (int)first.TotalMilliseconds : null,
-            status, Stream, Tags);
+            status, Stream, Tags, Route?.UpstreamModel);
     }
 }

@@ -15,14 +15,14 @@ public interface IEventRow
 public sealed record UsageRow(
     string EventId, DateTimeOffset Ts, string TraceId, string UserId, string TeamId, string ApiKeyId, string Provider, string Model, string Endpoint,
     long InputTokens, long OutputTokens, long CachedInputTokens, long ReasoningTokens, byte TokensEstimated, long WeightedTokens, long CostMicroUsd,
-    int LatencyMs, int TtftMs, int Status, byte Stream, IReadOnlyList<string> Tags) : IEventRow
+    int LatencyMs, int TtftMs, int Status, byte Stream, IReadOnlyList<string> Tags, string UpstreamModel) : IEventRow
 {
     public const string Table = "usage_events";
 
     public static UsageRow From(UsageRecorded e) => new(
         e.EventId.ToString(), e.OccurredAt, e.TraceId ?? "", e.UserId, e.TeamId ?? "", e.ApiKeyId, e.Provider, e.Model, e.Endpoint,
         e.InputTokens, e.OutputTokens, e.CachedInputTokens, e.ReasoningTokens, e.TokensEstimated ? (byte)1 : (byte)0, e.WeightedTokens, e.CostMicroUsd,
-        e.LatencyMs, e.TimeToFirstTokenMs ?? -1, e.Status, e.Stream ? (byte)1 : (byte)0, e.Tags ?? []);
+        e.LatencyMs, e.TimeToFirstTokenMs ?? -1, e.Status, e.Stream ? (byte)1 : (byte)0, e.Tags ?? [], e.UpstreamModel ?? "");
 }
 
 public sealed record McpCallRow(

@@ -24,7 +24,7 @@ public sealed record LogKind(string Name, string Table, Type RowType, string Use
 
     public static readonly LogKind Usage = Define("usage", UsageRow.Table, typeof(UsageRow), "user_id",
         ("user", Text("user_id")), ("team", Text("team_id")), ("key", Text("api_key_id")), ("provider", Text("provider")), ("model", Text("model")),
-        ("endpoint", Text("endpoint")), ("status", Number("status")), ("latency_ms", Number("latency_ms")), ("ttft_ms", Number("ttft_ms")),
+        ("upstream_model", Text("upstream_model")), ("endpoint", Text("endpoint")), ("status", Number("status")), ("latency_ms", Number("latency_ms")), ("ttft_ms", Number("ttft_ms")),
         ("input_tokens", Number("input_tokens")), ("output_tokens", Number("output_tokens")), ("weighted_tokens", Number("weighted_tokens")),
         ("cost_micro_usd", Number("cost_micro_usd")), ("stream", Number("stream")), ("tag", new LogField("tags", FieldType.Tags)));
 

@@ -50,6 +50,11 @@ public sealed partial class GrantStore(NpgsqlDataSource dataSource, EventOutbox 
         {
             errors["role"] = [$"One of {string.Join(", ", Roles.All)}."];
         }
+        else if (!Roles.Has(input.Role!, Permissions.McpConnect))
+        {
+            // It could never be used: /mcp refuses the role before any grant is looked at.
+            errors["role"] = [$"The role {input.Role} may not connect to /mcp ({Permissions.McpConnect}); a grant would never apply."];
+        }
         if (input.ServerId is null)
         {
             errors["serverId"] = ["Required."];

@@ -11,7 +11,7 @@ public sealed record OAuthClientInput(string? ClientId, string? ClientSecret, st
     string? RevocationEndpoint, string? Resource);
 
 /// <summary>Connected account, as the callback reports it.</summary>
-public sealed record Connected(Guid ServerId, string Label, string? UpstreamIdentity, bool IsDefault);
+public sealed record Connected(Guid ServerId, string Label, string? UpstreamIdentity, bool IsDefault, DateTimeOffset? ExpiresAt);
 
 /// <summary>
 /// The browser side of connecting OAuth accounts — /api/mcp/oauth/start/{state} (a personal link
@@ -54,7 +54,7 @@ public static class OAuthApi
         {
             var (connection, serverId) = await oauth.CompleteAsync(state, code, http.Connection.RemoteIpAddress?.ToString(), ct);
             await clients.ForgetAsync(serverId, connection.Id);
-            return TypedResults.Ok(new Connected(serverId, connection.Label, connection.UpstreamIdentity, connection.IsDefault));
+            return TypedResults.Ok(new Connected(serverId, connection.Label, connection.UpstreamIdentity, connection.IsDefault, connection.ExpiresAt));
         }
         catch (OAuthFlowException ex)
         {

@@ -26,7 +26,9 @@ public sealed record UsageRecorded(
     int? TimeToFirstTokenMs,
     int Status,
     bool Stream,
-    IReadOnlyList<string> Tags);
+    IReadOnlyList<string> Tags,
+    // The model the upstream was asked for (an alias names another); absent from older producers.
+    string? UpstreamModel = null);
 
 /// <summary>An MCP tool invocation through the MCP gateway; <see cref="Cached"/>: answered from the gateway's response cache, not upstream.</summary>
 public sealed record McpCallRecorded(
