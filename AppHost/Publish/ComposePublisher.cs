@@ -55,9 +55,10 @@ internal static class ComposePublisher
                     ["args"] = new Node { ["PROJECT"] = project.ProjectName },
                 },
                 ["environment"] = env,
-                ["depends_on"] = project.WaitsFor.ToDictionary(
-                    w => w is PostgresDatabase db ? db.Parent.Name : w.Name,
-                    w => (object?)new Node { ["condition"] = w is ServiceProject ? "service_started" : "service_healthy" }),
+                // Aspire's WaitFor(database) also waits for its server: both become one depends_on entry.
+                ["depends_on"] = project.WaitsFor.GroupBy(w => w is PostgresDatabase db ? db.Parent.Name : w.Name).ToDictionary(
+                    g => g.Key,
+                    g => (object?)new Node { ["condition"] = g.First() is ServiceProject ? "service_started" : "service_healthy" }),
                 ["restart"] = "unless-stopped",
             };
             var published = project.Endpoints.Where(e => e.IsExternal).Select(e => $"127.0.0.1:{e.Port}:{e.TargetPort}").ToList();

@@ -20,9 +20,20 @@ public static partial class ManifestPublishingExtensions
         builder.Pipeline.AddStep("publish-thinkwatch", async context =>
         {
             var output = context.Services.GetRequiredService<IPipelineOutputService>().GetOutputDirectory();
-            var options = PublishOptions.From(configuration, output);
-            var model = await AspireModelReader.ReadAsync(context.Model, context.ExecutionContext, context.CancellationToken);
-            var written = Publisher.Publish(model, options);
+            List<string> written;
+            PublishOptions options;
+            try
+            {
+                options = PublishOptions.From(configuration, output);
+                var model = await AspireModelReader.ReadAsync(context.Model, context.ExecutionContext, context.CancellationToken);
+                written = Publisher.Publish(model, options);
+            }
+            catch
+            {
+                // Aspire logs a failed step but the AppHost still exits 0: scripts and CI must see the failure.
+                Environment.ExitCode = 1;
+                throw;
+            }
             foreach (var file in written)
             {
                 Wrote(context.Logger, Path.GetRelativePath(Environment.CurrentDirectory, file));

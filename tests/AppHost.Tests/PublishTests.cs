@@ -1,15 +1,31 @@
 using System.Text.RegularExpressions;
-using ThinkWatch.AppHost.Hosting;
+using System.Diagnostics;
+using ThinkWatch.AppHost.Publish;
 using YamlDotNet.RepresentationModel;
 
 namespace ThinkWatch.AppHost.Tests;
 
-/// <summary>`publish` output parses as YAML and matches the model: nothing a reference implies is missing.</summary>
+/// <summary>
+/// `publish` through Aspire's own entry point (the built AppHost, <c>--operation publish --step publish --output-path DIR</c>)
+/// writes YAML that parses and matches the app model: nothing a reference implies is missing. Expectations come from the
+/// Aspire model (DistributedApplicationTestingBuilder in publish mode) read as the publisher reads it.
+/// </summary>
 [TestFixture]
 public sealed partial class PublishTests
 {
     private string _output = null!;
-    private readonly DistributedApplicationModel _model = AppModel.Create([]).Build().Model;
+    private DeploymentModel _model = null!;
+
+    [OneTimeSetUp]
+    public async Task ReadTheModel()
+    {
+        await using var app = await AspireModel.ForPublishAsync();
+        Assert.That(app.ExecutionContext.IsPublishMode, Is.True);
+        _model = await app.ReadDeploymentAsync();
+        // The publisher sees every project Aspire has, no more, no less.
+        Assert.That(_model.Projects.Select(p => p.Name), Is.EquivalentTo(app.Projects.Select(p => p.Name)));
+        Assert.That(_model.Projects, Is.Not.Empty);
+    }
 
     [SetUp]
     public void CreateOutput() => _output = Directory.CreateTempSubdirectory("tw-publish-").FullName;
@@ -19,8 +35,39 @@ public sealed partial class PublishTests
 
     private async Task PublishAsync(params string[] extra)
     {
-        var exit = await AppModel.Create(["publish", "--output", _output, .. extra]).Build().RunAsync();
-        Assert.That(exit, Is.EqualTo(0));
+        var (exit, log) = await RunPublishAsync(["--output-path", _output, .. extra]);
+        Assert.That(exit, Is.EqualTo(0), log);
+    }
+
+    /// <summary>The built AppHost as `dotnet ThinkWatch.AppHost.dll --operation publish --step publish ARGS`: exit code and output.</summary>
+    private static async Task<(int Exit, string Log)> RunPublishAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        foreach (var arg in (string[])[AspireModel.AppHostDll, "--operation", "publish", "--step", "publish", .. args])
+        {
+            info.ArgumentList.Add(arg);
+        }
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+        return (process.ExitCode, await stdout + await stderr);
     }
 
     private static List<YamlMappingNode> Documents(string path, bool helmTemplate = false)
@@ -61,11 +108,11 @@ public sealed partial class PublishTests
 
             foreach (var reference in project.References)
             {
-                if (reference is IResourceWithConnectionString connection)
+                if (reference is IDeploymentConnection connection)
                 {
                     Assert.That(secretKeys, Does.Contain($"ConnectionStrings__{connection.ConnectionName}"), $"{project.Name} -> {reference.Name}");
                 }
-                else if (reference is ProjectResource peer)
+                else if (reference is ServiceProject peer)
                 {
                     Assert.That(configKeys, Does.Contain($"services__{peer.Name}__http__0"), $"{project.Name} -> {peer.Name}");
                 }
@@ -74,7 +121,7 @@ public sealed partial class PublishTests
             {
                 Assert.That(secretKeys, Does.Contain(variable), $"{project.Name}: {variable}");
             }
-            Assert.That(configKeys.Where(k => DistributedApplicationModel.IsSecretVariable(project, k)), Is.Empty, "secrets live in the Secret only");
+            Assert.That(configKeys.Where(k => DeploymentModel.IsSecretVariable(project, k)), Is.Empty, "secrets live in the Secret only");
         }
     }
 
@@ -101,7 +148,7 @@ public sealed partial class PublishTests
         var infraSecret = Documents(Path.Combine(_output, "infra.yaml")).Single(d => Kind(d) == "Secret").Path("stringData");
         var password = infraSecret.Children.Single(kv => kv.Key.ToString().Contains("postgres", StringComparison.Ordinal)).Value.ToString();
         Assert.That(password, Has.Length.GreaterThanOrEqualTo(32));
-        foreach (var project in _model.Projects.Where(p => p.References.OfType<PostgresDatabaseResource>().Any()))
+        foreach (var project in _model.Projects.Where(p => p.References.OfType<PostgresDatabase>().Any()))
         {
             var secret = Documents(Path.Combine(_output, $"{project.Name}.yaml")).Single(d => Kind(d) == "Secret").Path("stringData");
             var connection = secret.Children.Single(kv => kv.Key.ToString().EndsWith("db", StringComparison.Ordinal)).Value.ToString();
@@ -157,24 +204,28 @@ public sealed partial class PublishTests
         {
             var service = services.Path(project.Name);
             var environment = service.Path("environment").Children.Keys.Select(k => k.ToString()).ToList();
-            foreach (var connection in project.References.OfType<IResourceWithConnectionString>())
+            foreach (var connection in project.References.OfType<IDeploymentConnection>())
             {
                 Assert.That(environment, Does.Contain($"ConnectionStrings__{connection.ConnectionName}"), project.Name);
             }
-            foreach (var waited in project.WaitsFor.Where(w => w is not ProjectResource))
+            foreach (var waited in project.WaitsFor.Where(w => w is not ServiceProject))
             {
-                var server = waited is PostgresDatabaseResource db ? db.Parent.Name : waited.Name;
+                var server = waited is PostgresDatabase db ? db.Parent.Name : waited.Name;
                 Assert.That(service.Path("depends_on", server).Scalar("condition"), Is.EqualTo("service_healthy"), $"{project.Name} -> {server}");
             }
         }
     }
 
     [Test]
-    public async Task Bad_options_are_refused_with_exit_code_2()
+    public async Task Bad_options_make_the_publish_step_fail_and_write_nothing()
     {
-        Assert.That(await AppModel.Create(["publish", "--target", "nomad", "--output", _output]).Build().RunAsync(), Is.EqualTo(2));
-        Assert.That(await AppModel.Create(["publish", "--target", "kubernetes"]).Build().RunAsync(), Is.EqualTo(2));
-        Assert.That(await AppModel.Create(["publish", "--output", _output, "--bogus", "1"]).Build().RunAsync(), Is.EqualTo(2));
+        foreach (var bad in new[] { new[] { "--target", "nomad" }, ["--infra", "sideways"] })
+        {
+            var (exit, log) = await RunPublishAsync(["--output-path", _output, .. bad]);
+            Assert.That(exit, Is.Not.Zero, string.Join(' ', bad));
+            Assert.That(log, Does.Contain($"'{bad[1]}'"), "the error names the bad value");
+            Assert.That(Directory.EnumerateFileSystemEntries(_output), Is.Empty, string.Join(' ', bad));
+        }
     }
 
     [GeneratedRegex(@"\{\{.*?\}\}")]
