@@ -15,10 +15,12 @@ namespace ThinkWatch.AppHost.Tests;
 internal sealed class AspireModel : IAsyncDisposable
 {
     private readonly DistributedApplication _app;
+    private readonly string? _scratch;
 
-    private AspireModel(DistributedApplication app)
+    private AspireModel(DistributedApplication app, string? scratch)
     {
         _app = app;
+        _scratch = scratch;
         Model = app.Services.GetRequiredService<DistributedApplicationModel>();
         ExecutionContext = app.Services.GetRequiredService<DistributedApplicationExecutionContext>();
     }
@@ -28,15 +30,22 @@ internal sealed class AspireModel : IAsyncDisposable
     public IEnumerable<ProjectResource> Projects => Model.Resources.OfType<ProjectResource>();
 
     /// <summary>The model in run mode (<paramref name="args"/>: --data, --port-offset, --listen …).</summary>
-    public static Task<AspireModel> ForRunAsync(params string[] args) => CreateAsync(args);
+    public static Task<AspireModel> ForRunAsync(params string[] args) => CreateAsync(args, null);
 
-    /// <summary>The model in publish mode, as `--operation publish` builds it.</summary>
-    public static Task<AspireModel> ForPublishAsync(params string[] args) => CreateAsync(["--operation", "publish", .. args]);
+    /// <summary>
+    /// The model in publish mode, as `--operation publish` builds it. Its output path is a scratch folder: without one the
+    /// testing host left files in AppHost/aspire-output.
+    /// </summary>
+    public static Task<AspireModel> ForPublishAsync(params string[] args)
+    {
+        var scratch = Directory.CreateTempSubdirectory("tw-model-publish-").FullName;
+        return CreateAsync(["--operation", "publish", "--output-path", scratch, .. args], scratch);
+    }
 
-    private static async Task<AspireModel> CreateAsync(string[] args)
+    private static async Task<AspireModel> CreateAsync(string[] args, string? scratch)
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(args);
-        return new AspireModel(await builder.BuildAsync());
+        return new AspireModel(await builder.BuildAsync(), scratch);
     }
 
     public T Get<T>(string name) where T : IResource => Model.Resources.OfType<T>().Single(r => r.Name == name);
@@ -82,7 +91,14 @@ internal sealed class AspireModel : IAsyncDisposable
         return resolved;
     }
 
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        if (_scratch is not null)
+        {
+            Directory.Delete(_scratch, recursive: true);
+        }
+    }
 
     /// <summary>The built AppHost (the configuration this test assembly was built in).</summary>
     public static string AppHostDll => Path.Combine(LocalOptions.FindRepositoryRoot(), "AppHost", "bin", BuildConfiguration, "net10.0", "ThinkWatch.AppHost.dll");
