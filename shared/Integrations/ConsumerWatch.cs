@@ -150,7 +150,7 @@ public sealed partial class ConsumerWatch(Uri broker, BroadcastSubscription broa
             // exactly as long as the connection that consumes it.
             consumers = 1;
         }
-        _unconsumed.Observe(queue, temporary && consumers == 0 ? Math.Max(messages, 1) : messages, consumers, time.GetUtcNow());
+        _unconsumed.Observe(queue, messages, consumers, time.GetUtcNow(), mustBeConsumed: temporary);
         if (temporary && consumers == 0)
         {
             broadcast.MarkLost(queue, "is gone or has no consumer");
@@ -171,7 +171,7 @@ public sealed partial class ConsumerWatch(Uri broker, BroadcastSubscription broa
                 : $"queue {w.Queue} has held {w.Messages} messages with no consumer for {w.For.TotalSeconds:0} s";
             if (_problem is null)
             {
-                LogConsumersLost(logger, w.Queue, w.Messages, (int)w.For.TotalSeconds);
+                LogConsumersLost(logger, w.Queue, problem);
             }
             _problem = problem;
         }
@@ -182,18 +182,22 @@ public sealed partial class ConsumerWatch(Uri broker, BroadcastSubscription broa
     }
 
     [LoggerMessage(EventId = 1035, Level = LogLevel.Error,
-        Message = "Queue {Queue} has held {Messages} messages with no consumer for {Seconds} s: this service's consumers are gone; /health/live now fails so that it is restarted")]
-    private static partial void LogConsumersLost(ILogger logger, string queue, uint messages, int seconds);
+        Message = "Consumers of {Queue} are gone ({Problem}); /health/live now fails so that this service is restarted")]
+    private static partial void LogConsumersLost(ILogger logger, string queue, string problem);
 }
 
-/// <summary>Since when each queue has held messages with nobody consuming them (the watch's memory, one caller).</summary>
+/// <summary>Since when each queue has been left unconsumed (the watch's memory, one caller).</summary>
 public sealed class UnconsumedQueues
 {
     private readonly Dictionary<string, (DateTimeOffset Since, uint Messages)> _since = [];
 
-    public void Observe(string queue, uint messages, uint consumers, DateTimeOffset now)
+    /// <summary>
+    /// A queue is unconsumed when it has no consumer while messages wait in it — or, <paramref name="mustBeConsumed"/>
+    /// (a broadcast queue, whose events are lost while nobody listens), whatever it holds.
+    /// </summary>
+    public void Observe(string queue, uint messages, uint consumers, DateTimeOffset now, bool mustBeConsumed = false)
     {
-        if (messages == 0 || consumers > 0)
+        if (consumers > 0 || messages == 0 && !mustBeConsumed)
         {
             _since.Remove(queue);
         }

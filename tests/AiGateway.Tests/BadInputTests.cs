@@ -9,6 +9,7 @@ using OpenAI;
 using OpenAI.Chat;
 using ThinkWatch.Contracts.Events;
 using ThinkWatch.Testing;
+using static ThinkWatch.AiGateway.Tests.ClientErrorShapes;
 
 namespace ThinkWatch.AiGateway.Tests;
 
@@ -27,8 +28,6 @@ public sealed class BadInputTests : GatewayFixture
 
     [OneTimeTearDown]
     public async Task StopProbe() => await _bus.DisposeAsync();
-
-    private static bool IsAnthropic(string path) => path.StartsWith("v1/messages", StringComparison.Ordinal);
 
     private async Task<(HttpStatusCode Status, JsonObject Body)> Send(string path, byte[] body, string? tag = null, HttpMethod? method = null)
     {
@@ -52,17 +51,6 @@ public sealed class BadInputTests : GatewayFixture
 
     private Task<(HttpStatusCode Status, JsonObject Body)> Send(string path, string body, string? tag = null) => Send(path, Encoding.UTF8.GetBytes(body), tag);
 
-    /// <summary>The message of an error in the shape the path's SDK parses (Anthropic's or OpenAI's), checking that shape.</summary>
-    private static string ErrorMessage(string path, JsonObject body, string type = "invalid_request_error")
-    {
-        if (IsAnthropic(path))
-        {
-            Assert.That(body["type"]?.GetValue<string>(), Is.EqualTo("error"), body.ToJsonString());
-        }
-        Assert.That(body["error"]?["type"]?.GetValue<string>(), Is.EqualTo(type), body.ToJsonString());
-        return body["error"]!["message"]!.GetValue<string>();
-    }
-
     private static string Tag() => "bad-" + Guid.NewGuid().ToString("N")[..12];
 
     private const string Messages = "v1/messages";
@@ -80,8 +68,8 @@ public sealed class BadInputTests : GatewayFixture
         var deep = await Send(path, """{"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":"hi","role":"system"}],"input":"x"}""");
 
         Assert.That((top.Status, deep.Status), Is.EqualTo((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest)));
-        Assert.That(ErrorMessage(path, top.Body), Does.Contain("Duplicate property 'model'"));
-        Assert.That(ErrorMessage(path, deep.Body), Does.Contain("Duplicate property 'role'"));
+        AssertError(path, top.Body, "invalid_request_error", "Duplicate property 'model'");
+        AssertError(path, deep.Body, "invalid_request_error", "Duplicate property 'role'");
         Assert.That(Gateway.Upstream.Requests, Is.Empty);
     }
 
@@ -96,9 +84,9 @@ public sealed class BadInputTests : GatewayFixture
         var surrogate = await Send(path, """{"model":"gpt-4o","max_tokens":5,"input":"x","messages":[{"role":"user","content":"half \ud800 a pair"}]}""");
 
         Assert.That(bytes.Status, Is.EqualTo(HttpStatusCode.BadRequest));
-        Assert.That(ErrorMessage(path, bytes.Body), Does.Contain("not valid UTF-8").And.Contain($"offset {prefix.Length}"));
+        AssertError(path, bytes.Body, "invalid_request_error", $"not valid UTF-8 (first bad byte at offset {prefix.Length})");
         Assert.That(surrogate.Status, Is.EqualTo(HttpStatusCode.BadRequest));
-        Assert.That(ErrorMessage(path, surrogate.Body), Does.Contain("unpaired UTF-16 surrogate"));
+        AssertError(path, surrogate.Body, "invalid_request_error", "unpaired UTF-16 surrogate");
         Assert.That(Gateway.Upstream.Requests, Is.Empty);
     }
 
@@ -133,7 +121,7 @@ public sealed class BadInputTests : GatewayFixture
         var (status, answer) = await Send(path, body);
 
         Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest));
-        Assert.That(ErrorMessage(path, answer), Does.Contain(message));
+        AssertError(path, answer, "invalid_request_error", message);
         Assert.That(Gateway.Upstream.Requests, Is.Empty, "nothing forwarded");
     }
 
@@ -149,17 +137,17 @@ public sealed class BadInputTests : GatewayFixture
 
     // ---- what ASP.NET Core answers by itself under /v1 ----------------------------------------
 
-    [TestCase("GET", Chat, "invalid_request_error", HttpStatusCode.MethodNotAllowed)]
-    [TestCase("PUT", Messages, "invalid_request_error", HttpStatusCode.MethodNotAllowed)]
-    [TestCase("DELETE", "v1/responses", "invalid_request_error", HttpStatusCode.MethodNotAllowed)]
-    [TestCase("GET", "v1/models/%2e%2e", "not_found_error", HttpStatusCode.NotFound)]
-    [TestCase("GET", "v1/no-such-api", "not_found_error", HttpStatusCode.NotFound)]
-    public async Task Wrong_methods_and_paths_answer_in_the_apis_shape(string method, string path, string type, HttpStatusCode expected)
+    [TestCase("GET", Chat, "invalid_request_error", HttpStatusCode.MethodNotAllowed, "does not accept GET")]
+    [TestCase("PUT", Messages, "invalid_request_error", HttpStatusCode.MethodNotAllowed, "does not accept PUT")]
+    [TestCase("DELETE", "v1/responses", "invalid_request_error", HttpStatusCode.MethodNotAllowed, "does not accept DELETE")]
+    [TestCase("GET", "v1/models/%2e%2e", "not_found_error", HttpStatusCode.NotFound, "There is no API at GET")]
+    [TestCase("GET", "v1/no-such-api", "not_found_error", HttpStatusCode.NotFound, "There is no API at GET /v1/no-such-api")]
+    public async Task Wrong_methods_and_paths_answer_in_the_apis_shape(string method, string path, string type, HttpStatusCode expected, string message)
     {
         var (status, body) = await Send(path, [], method: new HttpMethod(method));
 
         Assert.That(status, Is.EqualTo(expected));
-        Assert.That(ErrorMessage(path, body, type), Is.Not.Empty);
+        AssertError(path, body, type, message);
         Assert.That(body.ContainsKey("title"), Is.False, "not ProblemDetails");
     }
 

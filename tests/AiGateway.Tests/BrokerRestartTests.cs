@@ -54,18 +54,6 @@ public sealed class BrokerRestartTests
         return response.StatusCode;
     }
 
-    /// <summary>How long until <paramref name="condition"/> holds (polled); fails after <paramref name="limit"/>.</summary>
-    private static async Task<TimeSpan> UntilAsync(Func<Task<bool>> condition, TimeSpan limit, string what)
-    {
-        var started = DateTime.UtcNow;
-        while (!await condition())
-        {
-            Assert.That(DateTime.UtcNow - started, Is.LessThan(limit), what);
-            await Task.Delay(50);
-        }
-        return DateTime.UtcNow - started;
-    }
-
     [Test]
     public async Task Revocations_and_provider_changes_arrive_at_once_after_a_broker_restart()
     {
@@ -86,7 +74,7 @@ public sealed class BrokerRestartTests
         var back = TimeSpan.Zero;
         try
         {
-            back = await UntilAsync(() => Task.FromResult(broadcast.Listening), TimeSpan.FromSeconds(90), "the gateway's broadcast subscription listens again");
+            back = await Poll.UntilAsync(() => broadcast.Listening, TimeSpan.FromSeconds(90), "the gateway's broadcast subscription listens again");
         }
         catch (AssertionException)
         {
@@ -108,19 +96,23 @@ public sealed class BrokerRestartTests
             throw;
         }
         using var http = _gateway.Http();
-        await UntilAsync(async () => (await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "the gateway is ready again");
+        await Poll.UntilAsync(async () =>
+        {
+            using var ready = await http.GetAsync("/health/ready");
+            return ready.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(60), "the gateway is ready again");
         await TestContext.Out.WriteLineAsync($"subscription back {back.TotalSeconds:0.0} s after the broker answered");
 
         using (var revoke = await _gateway.Admin.PostAsync($"/api/keys/{keyId}/revoke", null))
         {
             Assert.That(revoke.IsSuccessStatusCode, Is.True);
         }
-        var revoked = await UntilAsync(async () => await ChatAsync(key, "gpt-4o") == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(5), "the revoked key is refused");
+        var revoked = await Poll.UntilAsync(async () => await ChatAsync(key, "gpt-4o") == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(5), "the revoked key is refused");
         using (var delete = await _gateway.Admin.DeleteAsync($"/api/providers/{providerId}"))
         {
             Assert.That(delete.IsSuccessStatusCode, Is.True);
         }
-        var removed = await UntilAsync(async () => await ChatAsync(_gateway.Key, "extra-claude") != HttpStatusCode.OK, TimeSpan.FromSeconds(5), "the deleted provider stops serving");
+        var removed = await Poll.UntilAsync(async () => await ChatAsync(_gateway.Key, "extra-claude") != HttpStatusCode.OK, TimeSpan.FromSeconds(5), "the deleted provider stops serving");
 
         await TestContext.Out.WriteLineAsync($"revocation took effect in {revoked.TotalMilliseconds:0} ms, the provider's deletion in {removed.TotalMilliseconds:0} ms");
         Assert.That(await ChatAsync(_gateway.Key, "gpt-4o"), Is.EqualTo(HttpStatusCode.OK), "other keys and providers are untouched");

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ThinkWatch.Testing;
+using static ThinkWatch.AiGateway.Tests.ClientErrorShapes;
 
 namespace ThinkWatch.AiGateway.Tests;
 
@@ -55,19 +56,6 @@ public sealed class GatewayBehaviourTests
         var response = await _http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, JsonNode.Parse(text)!.AsObject(), response);
-    }
-
-    private static void AssertOpenAiError(JsonObject body, string type, string messagePart)
-    {
-        Assert.That(body["error"]!["type"]!.GetValue<string>(), Is.EqualTo(type));
-        Assert.That(body["error"]!["message"]!.GetValue<string>(), Does.Contain(messagePart));
-    }
-
-    private static void AssertAnthropicError(JsonObject body, string type, string messagePart)
-    {
-        Assert.That(body["type"]!.GetValue<string>(), Is.EqualTo("error"));
-        Assert.That(body["error"]!["type"]!.GetValue<string>(), Is.EqualTo(type));
-        Assert.That(body["error"]!["message"]!.GetValue<string>(), Does.Contain(messagePart));
     }
 
     // ---- bad input ----------------------------------------------------------------------------

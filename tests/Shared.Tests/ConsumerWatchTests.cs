@@ -21,7 +21,7 @@ public sealed class WatchedConsumer : IConsumer<WatchedMessage>
 [TestFixture]
 public sealed class ConsumerWatchTests
 {
-    private static readonly DateTimeOffset T0 = DateTimeOffset.UtcNow;
+    private static readonly DateTimeOffset T0 = TestClock.Start;
 
     [Test]
     public void A_queue_counts_as_unconsumed_from_its_first_sighting_with_messages_and_no_consumer()

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using ThinkWatch.Integrations;
+using ThinkWatch.Testing;
 
 namespace ThinkWatch.Shared.Tests;
 
@@ -30,24 +31,13 @@ public sealed class StartupStepTests
         private int _timers;
         public int Timers => Volatile.Read(ref _timers);
 
-        public CountingClock() : base(TimeProvider.System.GetUtcNow()) { }
+        public CountingClock() : base(TestClock.Start) { }
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
             var timer = base.CreateTimer(callback, state, dueTime, period);
             Interlocked.Increment(ref _timers);
             return timer;
-        }
-    }
-
-    /// <summary>Waits for a state (never for a length of time); fails after 10 s without it.</summary>
-    private static async Task WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"waiting for {what}");
-            await Task.Delay(5);
         }
     }
 
@@ -58,15 +48,15 @@ public sealed class StartupStepTests
         var step = new ScriptedStep(new Queue<Exception?>([new TimeoutException(), new TimeoutException(), null]), time);
 
         await step.StartAsync(CancellationToken.None);
-        await WaitUntil(() => time.Timers == 1, "the first delay");
+        await Poll.UntilAsync(() => time.Timers == 1, TimeSpan.FromSeconds(10), "the first delay");
         var afterFirst = await Health(step);
         time.Advance(TimeSpan.FromMilliseconds(250));
-        await WaitUntil(() => time.Timers == 2, "the second delay");
+        await Poll.UntilAsync(() => time.Timers == 2, TimeSpan.FromSeconds(10), "the second delay");
         time.Advance(TimeSpan.FromMilliseconds(250)); // the second delay is 500 ms: not yet
         var attemptsBeforeSecondDelay = step.Attempts;
         var timersBeforeSecondDelay = time.Timers;
         time.Advance(TimeSpan.FromMilliseconds(250));
-        await WaitUntil(() => step.Completed, "the third attempt to succeed");
+        await Poll.UntilAsync(() => step.Completed, TimeSpan.FromSeconds(10), "the third attempt to succeed");
 
         Assert.That(afterFirst.Status, Is.EqualTo(HealthStatus.Unhealthy));
         Assert.That(afterFirst.Description, Does.Contain("TimeoutException (attempt 1)"));

@@ -37,27 +37,36 @@ public sealed class UsageMeter(TimeProvider time, string endpoint)
     /// <summary>The first bytes of the answer went to the client.</summary>
     public void FirstToken() => _firstToken ??= time.GetElapsedTime(_started);
 
-    /// <summary>Tags from X-ThinkWatch-Tag headers (comma-separated) and the body's metadata (OpenAI key-values, Anthropic user_id), as "key:value".</summary>
-    /// <summary>Tags from the header, and from the body's metadata once it is read (a body refused as unreadable has none).</summary>
-    public void TagFrom(HttpRequest request, JsonObject? body)
+    private readonly List<string> _tags = [];
+
+    /// <summary>Tags from X-ThinkWatch-Tag headers (comma-separated), read before the body so a body refused as unreadable still leaves them.</summary>
+    public void TagFrom(HttpRequest request)
     {
-        var tags = new List<string>();
         foreach (var header in request.Headers[TagHeader])
         {
-            tags.AddRange((header ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            _tags.AddRange((header ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         }
-        if (body?["metadata"] is JsonObject metadata)
+        Tags = CleanTags();
+    }
+
+    /// <summary>Tags from the body's metadata (OpenAI key-values, Anthropic user_id), as "key:value", after the header's.</summary>
+    public void TagFrom(JsonObject body)
+    {
+        if (body["metadata"] is not JsonObject metadata)
         {
-            foreach (var (key, value) in metadata)
+            return;
+        }
+        foreach (var (key, value) in metadata)
+        {
+            if (value is JsonValue v && v.TryGetValue<string>(out var text))
             {
-                if (value is JsonValue v && v.TryGetValue<string>(out var text))
-                {
-                    tags.Add($"{key}:{text}");
-                }
+                _tags.Add($"{key}:{text}");
             }
         }
-        Tags = [.. tags.Where(t => t.Length <= MaxTagLength && !t.Any(char.IsControl)).Distinct(StringComparer.Ordinal).Take(MaxTags)];
+        Tags = CleanTags();
     }
+
+    private string[] CleanTags() => [.. _tags.Where(t => t.Length <= MaxTagLength && !t.Any(char.IsControl)).Distinct(StringComparer.Ordinal).Take(MaxTags)];
 
     /// <summary>The ticket to settle: priced by the model of the upstream that answered (after failover).</summary>
     public QuotaTicket? Ticket => Quota is { } ticket && Route is { } route ? ticket with { Model = route.UpstreamModel } : Quota;

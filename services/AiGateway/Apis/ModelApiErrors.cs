@@ -23,7 +23,7 @@ public sealed class ModelApiErrors : IProblemDetailsWriter
         {
             StatusCodes.Status404NotFound => new GatewayError(ErrorKind.NotFound, $"There is no API at {request.Method} {path}."),
             StatusCodes.Status405MethodNotAllowed => new GatewayError(ErrorKind.InvalidRequest, $"{request.Path} does not accept {request.Method}.", UpstreamStatus: status),
-            >= 500 => new GatewayError(ErrorKind.Internal, "The gateway failed while handling this request; the failure is logged.", UpstreamStatus: status),
+            >= 500 => GatewayError.Fault(status),
             _ => new GatewayError(ErrorKind.InvalidRequest, context.ProblemDetails.Title ?? "The request was refused.", UpstreamStatus: status),
         };
         var format = request.Path.StartsWithSegments("/v1/messages") ? ClientFormat.Anthropic : ClientFormat.OpenAiChat;

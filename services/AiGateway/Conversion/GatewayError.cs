@@ -48,6 +48,10 @@ public sealed record GatewayError(ErrorKind Kind, string Message, string? Param 
 
     public static GatewayError Invalid(string message, string? param = null) => new(ErrorKind.InvalidRequest, message, param);
 
+    /// <summary>A fault of the gateway's own: the client learns only that it is logged (<paramref name="status"/>: another 5xx than 500).</summary>
+    public static GatewayError Fault(int? status = null) =>
+        new(ErrorKind.Internal, "The gateway failed while handling this request; the failure is logged.", UpstreamStatus: status);
+
     /// <summary>A feature of the request that the chosen upstream cannot express.</summary>
     public static GatewayError Unsupported(string feature, string upstream) =>
         new(ErrorKind.InvalidRequest, $"{feature} cannot be sent to {upstream}: it has no equivalent there, and the gateway does not drop it silently.");

@@ -60,7 +60,7 @@ public sealed partial class ChatPipeline(
             }
             else
             {
-                await ClientErrors.WriteAsync(context, format, new GatewayError(ErrorKind.Internal, "The gateway failed while handling this request; the failure is logged."));
+                await ClientErrors.WriteAsync(context, format, GatewayError.Fault());
             }
         }
         finally
@@ -76,11 +76,11 @@ public sealed partial class ChatPipeline(
     {
         var aborted = context.RequestAborted;
         var principal = meter.Principal = await keys.AuthenticateAsync(context.Request, aborted);
-        meter.TagFrom(context.Request, null);
+        meter.TagFrom(context.Request);
         var bytes = await RequestBody.ReadAsync(context.Request, options.Value.MaxRequestBodyBytes, aborted);
         meter.RequestBytes = bytes.Length;
         var body = RequestBody.ParseObject(bytes);
-        meter.TagFrom(context.Request, body);
+        meter.TagFrom(body);
         var model = meter.Model = RequestChecks.Check(format, body);
         if (!NamePatterns.Allows(principal.AllowedModels, model))
         {
