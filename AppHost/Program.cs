@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using ThinkWatch.AppHost.Local;
 using ThinkWatch.AppHost.Publish;
 
-var builder = DistributedApplication.CreateBuilder(args);
+var builder = DistributedApplication.CreateBuilder(DashboardDefaults.Apply(args));
 
 // Debian's servers as processes (no Docker here), data under DATA/infra.
 var postgres = builder.AddLocalPostgres("postgres", port: 15432);

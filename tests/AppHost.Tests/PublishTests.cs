@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using System.Diagnostics;
 using ThinkWatch.AppHost.Publish;
 using YamlDotNet.RepresentationModel;
 
@@ -40,35 +39,8 @@ public sealed partial class PublishTests
     }
 
     /// <summary>The built AppHost as `dotnet ThinkWatch.AppHost.dll --operation publish --step publish ARGS`: exit code and output.</summary>
-    private static async Task<(int Exit, string Log)> RunPublishAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetTempPath(),
-        };
-        foreach (var arg in (string[])[AspireModel.AppHostDll, "--operation", "publish", "--step", "publish", .. args])
-        {
-            info.ArgumentList.Add(arg);
-        }
-        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int Exit, string Log)> RunPublishAsync(params string[] args) =>
+        AppHostProcess.RunAsync(["--operation", "publish", "--step", "publish", .. args], TimeSpan.FromMinutes(2));
 
     private static List<YamlMappingNode> Documents(string path, bool helmTemplate = false)
     {
