@@ -35,7 +35,7 @@ var auditIngest = builder.AddProject<Projects.AuditIngest>("auditingest")
     .WithReference(auditDb).WaitFor(auditDb)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(clickhouse).WaitFor(clickhouse)
-    .WithHttpHealthCheck("/health/ready", endpointName: "http");
+    .WithServiceProbes();
 
 var quota = builder.AddProject<Projects.Quota>("quota")
     .WithServiceEndpoint("http", 13120)
@@ -46,7 +46,7 @@ var quota = builder.AddProject<Projects.Quota>("quota")
     .WithReference(quotaDb).WaitFor(quotaDb)
     .WithReference(redis).WaitFor(redis)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
-    .WithHttpHealthCheck("/health/ready", endpointName: "http");
+    .WithServiceProbes();
 // Budgets for analytics (asked on demand, so no wait).
 auditIngest.WithReference(quota);
 
@@ -60,7 +60,7 @@ var identity = builder.AddProject<Projects.Identity>("identity")
     .WithEnvironment("Vault__Keys__1", vaultKey)
     .WithReference(identityDb).WaitFor(identityDb)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
-    .WithHttpHealthCheck("/health/ready", endpointName: "http");
+    .WithServiceProbes();
 
 var mcpGateway = builder.AddProject<Projects.McpGateway>("mcpgateway")
     .WithServiceEndpoint("http", 13130)
@@ -75,7 +75,7 @@ var mcpGateway = builder.AddProject<Projects.McpGateway>("mcpgateway")
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(identity).WaitFor(identity)
     .WithReference(quota).WaitFor(quota)
-    .WithHttpHealthCheck("/health/ready", endpointName: "http");
+    .WithServiceProbes();
 
 // The public edge (:3000): /v1/* and /mcp (forwarded to the MCP gateway). Served by the gateway itself, never proxied.
 var aiGateway = builder.AddProject<Projects.AiGateway>("aigateway")
@@ -88,7 +88,7 @@ var aiGateway = builder.AddProject<Projects.AiGateway>("aigateway")
     .WithReference(identity).WaitFor(identity)
     .WithReference(quota).WaitFor(quota)
     .WithReference(mcpGateway).WaitFor(mcpGateway)
-    .WithHttpHealthCheck("/health/ready", endpointName: "http");
+    .WithServiceProbes();
 
 // The console forwards /api/limits, /api/pricing, /api/mcp, /api/logs, /api/models …
 // to the services that own them (references only: those start after identity).
