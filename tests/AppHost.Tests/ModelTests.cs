@@ -9,20 +9,37 @@ namespace ThinkWatch.AppHost.Tests;
 public sealed class ModelTests
 {
     private static readonly string[] Services = ["aigateway", "mcpgateway", "identity", "quota", "auditingest"];
+    private readonly Dictionary<string, Task<AspireModel>> _models = [];
     private string _data = null!;
 
-    [SetUp]
+    [OneTimeSetUp]
     public void CreateDataFolder() => _data = Directory.CreateTempSubdirectory("tw-model-").FullName;
 
-    [TearDown]
-    public void RemoveDataFolder() => Directory.Delete(_data, recursive: true);
+    /// <summary>
+    /// Built models are read, never changed, so tests share one per argument set. Disposing a testing app that was built
+    /// but never started can take Aspire ~30 s; they are disposed together, once.
+    /// </summary>
+    [OneTimeTearDown]
+    public async Task DisposeModels()
+    {
+        await Task.WhenAll(_models.Values.Select(async m => await (await m).DisposeAsync()));
+        Directory.Delete(_data, recursive: true);
+    }
 
-    private Task<AspireModel> RunModelAsync(params string[] args) => AspireModel.ForRunAsync(["--data", _data, .. args]);
+    private Task<AspireModel> RunModelAsync(params string[] args)
+    {
+        var key = string.Join(' ', args);
+        if (!_models.TryGetValue(key, out var model))
+        {
+            _models[key] = model = AspireModel.ForRunAsync(["--data", _data, .. args]);
+        }
+        return model;
+    }
 
     [Test]
     public async Task The_model_holds_every_service_as_a_project_and_every_server_and_database()
     {
-        await using var app = await RunModelAsync();
+        var app = await RunModelAsync();
 
         Assert.That(app.Projects.Select(p => p.Name), Is.EquivalentTo(Services));
         Assert.That(app.Model.Resources.OfType<LocalServerResource>().Select(s => s.Kind), Is.EquivalentTo(new[] { "postgres", "redis", "rabbitmq", "clickhouse" }));
@@ -38,7 +55,7 @@ public sealed class ModelTests
     [Test]
     public async Task Every_service_waits_for_what_it_connects_to_and_the_gateway_starts_last()
     {
-        await using var app = await RunModelAsync();
+        var app = await RunModelAsync();
 
         var waits = app.Projects.ToDictionary(p => p.Name,
             p => p.Annotations.OfType<WaitAnnotation>().Where(w => w.WaitType == WaitType.WaitUntilHealthy).Select(w => w.Resource).ToHashSet());
@@ -78,7 +95,7 @@ public sealed class ModelTests
     [Test]
     public async Task Service_endpoints_are_served_by_the_services_themselves_and_only_the_gateway_and_console_are_external()
     {
-        await using var app = await RunModelAsync();
+        var app = await RunModelAsync();
 
         foreach (var project in app.Projects)
         {
@@ -98,8 +115,8 @@ public sealed class ModelTests
     [Test]
     public async Task Port_offset_shifts_every_port_of_every_service_and_server()
     {
-        await using var plain = await RunModelAsync();
-        await using var shifted = await RunModelAsync("--port-offset", "100");
+        var plain = await RunModelAsync();
+        var shifted = await RunModelAsync("--port-offset", "100");
 
         static IEnumerable<(string Name, int? Port)> Ports(AspireModel app) =>
             app.Projects.SelectMany(p => p.Annotations.OfType<EndpointAnnotation>().Select(e => ($"{p.Name}/{e.Name}", e.Port)))
@@ -115,7 +132,7 @@ public sealed class ModelTests
     [Test]
     public async Task A_local_run_gives_each_service_its_connection_strings_and_peer_endpoints_shifted_by_the_offset()
     {
-        await using var app = await RunModelAsync("--port-offset", "100");
+        var app = await RunModelAsync("--port-offset", "100");
 
         var gateway = await app.EnvironmentAsync(app.Get<ProjectResource>("aigateway"));
         var audit = await app.EnvironmentAsync(app.Get<ProjectResource>("auditingest"));
@@ -142,7 +159,7 @@ public sealed class ModelTests
     [TestCase(1, "::1", "http://[::1]:3002")]
     public async Task A_local_run_tells_the_mcp_gateway_the_console_origin_it_really_serves(int offset, string listen, string console)
     {
-        await using var app = await RunModelAsync("--port-offset", $"{offset}", "--listen", listen);
+        var app = await RunModelAsync("--port-offset", $"{offset}", "--listen", listen);
 
         var mcp = await app.EnvironmentAsync(app.Get<ProjectResource>("mcpgateway"));
         var identity = await app.EnvironmentAsync(app.Get<ProjectResource>("identity"));
@@ -168,7 +185,7 @@ public sealed class ModelTests
     [Test]
     public async Task Secrets_are_secret_parameters_and_connection_strings_are_secret_variables()
     {
-        await using var app = await RunModelAsync();
+        var app = await RunModelAsync();
 
         foreach (var project in app.Projects)
         {
@@ -194,20 +211,22 @@ public sealed class ModelTests
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task A_local_run_generates_each_secret_once_per_data_folder_readable_only_by_its_owner()
     {
+        var data = Directory.CreateTempSubdirectory("tw-secrets-").FullName;
         string first;
-        await using (var app = await RunModelAsync())
+        await using (var app = await AspireModel.ForRunAsync("--data", data))
         {
             var identity = await app.EnvironmentAsync(app.Get<ProjectResource>("identity"));
             var gateway = await app.EnvironmentAsync(app.Get<ProjectResource>("aigateway"));
             Assert.That(identity["ConsoleAuth__SigningKey"], Is.EqualTo(gateway["ConsoleAuth__SigningKey"]));
             first = identity["ConsoleAuth__SigningKey"];
         }
-        await using (var again = await RunModelAsync())
+        await using (var again = await AspireModel.ForRunAsync("--data", data))
         {
             Assert.That(await again.Get<ParameterResource>("console-signing-key").GetValueAsync(CancellationToken.None), Is.EqualTo(first), "kept across runs");
         }
         Assert.That(ThinkWatch.Security.SecretStrength.Problem(first, "key"), Is.Null);
-        Assert.That(File.GetUnixFileMode(Path.Combine(_data, "secrets", "console-signing-key")),
+        Assert.That(File.GetUnixFileMode(Path.Combine(data, "secrets", "console-signing-key")),
             Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        Directory.Delete(data, recursive: true);
     }
 }
