@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using ThinkWatch.Contracts.Events;
 using ThinkWatch.Testing;
 
@@ -23,18 +21,9 @@ public sealed class TracingTests : GatewayFixture
         // A key the gateway has not cached: it asks Identity.
         var (keyId, key) = await Gateway.CreateKeyAsync(["*"]);
         Gateway.Upstream.On("POST", "/v1/chat/completions").Respond(FakeResponse.Json(OpenAiShapes.ChatCompletion("gpt-4o", "Hi", promptTokens: 12, completionTokens: 3)));
-        var (trace, client) = (ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom());
+        var (status, trace, caller) = await Gateway.ChatInTraceAsync(key);
 
-        // Not a propagating handler: this process's own tracing would replace the traceparent set here.
-        using (var http = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null }) { BaseAddress = Gateway.Address })
-        using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions"))
-        {
-            request.Content = JsonContent.Create(new { model = "gpt-4o", messages = new[] { new { role = "user", content = "Hello" } } });
-            request.Headers.Add("traceparent", $"00-{trace.ToHexString()}-{client.ToHexString()}-01");
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-            using var response = await http.SendAsync(request);
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
-        }
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK));
         var (usage, _) = await consumer.WaitAsync(r => r.ApiKeyId == keyId, TimeSpan.FromSeconds(30));
         Activity? publish = null;
         await Poll.UntilAsync(() => (publish = traces.InTrace(trace).FirstOrDefault(a => a.Kind == ActivityKind.Producer && TraceRecorder.Names(a, nameof(UsageRecorded)))) is { } p
@@ -44,7 +33,7 @@ public sealed class TracingTests : GatewayFixture
         Assert.Multiple(() =>
         {
             Assert.That(usage.TraceId, Is.EqualTo(trace.ToHexString()), "the usage record names the request's trace");
-            Assert.That(spans.Where(a => a.Kind == ActivityKind.Server && TraceRecorder.Names(a, "/v1/chat/completions")).Select(a => a.ParentSpanId), Is.EqualTo(new[] { client }),
+            Assert.That(spans.Where(a => a.Kind == ActivityKind.Server && TraceRecorder.Names(a, "/v1/chat/completions")).Select(a => a.ParentSpanId), Is.EqualTo(new[] { caller }),
                 "the gateway continues the caller's trace\n" + TraceRecorder.Describe(spans));
             foreach (var call in new[] { "KeyService/Validate", "QuotaService/Check", "QuotaService/Settle" })
             {
