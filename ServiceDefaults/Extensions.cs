@@ -14,8 +14,18 @@ namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// What every ThinkWatch service shares: telemetry, health, JSON logs, service discovery
-/// and ProblemDetails. Mirrors Aspire's ServiceDefaults so moving onto Aspire is mechanical.
+/// and ProblemDetails — Aspire's ServiceDefaults, with ThinkWatch's readiness report and /metrics.
 /// </summary>
+/// <remarks>
+/// Traces: incoming requests (HTTP and gRPC), outgoing HttpClient calls (gRPC clients too; they
+/// carry the trace context to the service called) and the services' own "ThinkWatch.*" sources.
+/// The client integrations add their own sources and meters: Aspire.Npgsql (Npgsql commands),
+/// Aspire.StackExchange.Redis (Redis commands) and AddRabbitMqBus (MassTransit publish and
+/// consume, trace context in the message headers); work taken off the request path continues the
+/// request's trace (TraceContinuation). So one chat request is one trace: gateway → Identity →
+/// Quota → RabbitMQ → AuditIngest. Everything goes out over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT
+/// is set — the AppHost sets it to the Aspire dashboard.
+/// </remarks>
 public static class ServiceDefaultsExtensions
 {
     public const string LiveTag = "live";

@@ -1,7 +1,9 @@
 using System.Collections.Frozen;
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -77,7 +79,10 @@ public sealed partial class EventSpool : IDisposable
         {
             throw new InvalidOperationException($"{typeof(T).Name} is not registered with the spool.");
         }
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(new Envelope(typeof(T).FullName!, JsonSerializer.SerializeToElement(message, Json)), Json);
+        // The trace of the request that raised the event goes with it: the publish, whenever it happens, continues it.
+        var (traceParent, traceState) = TraceContinuation.CaptureHeader();
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(
+            new Envelope(typeof(T).FullName!, JsonSerializer.SerializeToElement(message, Json), traceParent, traceState), Json);
         var before = Spool.Dropped;
         var appended = Spool.TryAppend(bytes);
         if (Spool.Dropped > before)
@@ -94,15 +99,22 @@ public sealed partial class EventSpool : IDisposable
         return appended;
     }
 
-    internal (object Message, Type Type)? Open(byte[] record)
+    internal (object Message, Type Type, ActivityContext Trace)? Open(byte[] record)
     {
         var envelope = JsonSerializer.Deserialize<Envelope>(record, Json)!;
-        return _types.TryGetValue(envelope.Type, out var type) ? (envelope.Body.Deserialize(type, Json)!, type) : null;
+        return _types.TryGetValue(envelope.Type, out var type)
+            ? (envelope.Body.Deserialize(type, Json)!, type, TraceContinuation.Parse(envelope.TraceParent, envelope.TraceState))
+            : null;
     }
 
     public void Dispose() => Spool.Dispose();
 
-    private sealed record Envelope(string Type, JsonElement Body);
+    /// <summary>One spooled event; records spooled before the trace was kept have none.</summary>
+    private sealed record Envelope(
+        string Type,
+        JsonElement Body,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TraceParent = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TraceState = null);
 
     [LoggerMessage(EventId = 1031, Level = LogLevel.Error, Message = "The event spool is full ({Depth} events waiting, {Dropped} lost so far, policy {Policy}); is the message broker down?")]
     private static partial void LogFull(ILogger logger, long depth, long dropped, SpoolFullPolicy policy);
@@ -137,8 +149,11 @@ public sealed partial class EventSpoolPublisher(EventSpool spool, IBusControl bu
                 timeout.CancelAfter(options.Value.PublishTimeout);
                 foreach (var record in batch.Records)
                 {
-                    if (spool.Open(record) is var (message, type))
+                    if (spool.Open(record) is var (message, type, trace))
                     {
+                        // MassTransit's publish activity (and so the consumer's) joins the trace of the request that raised the event.
+                        using var activity = TraceContinuation.Continue("publish spooled event", trace);
+                        activity?.SetTag("thinkwatch.event", type.Name);
                         await bus.Publish(message, type, timeout.Token);
                     }
                 }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
 
@@ -8,31 +7,31 @@ namespace ThinkWatch.Integrations;
 public static class PostgresExtensions
 {
     /// <summary>
-    /// Registers an <see cref="NpgsqlDataSource"/> for ConnectionStrings:{connectionName}
-    /// and a readiness check that runs a query against it. With <paramref name="schema"/>,
-    /// queries find the service's tables without qualifying them.
+    /// Registers an <see cref="NpgsqlDataSource"/> for ConnectionStrings:{connectionName} through Aspire's
+    /// Npgsql client integration (its health check, Npgsql's traces and metrics, logging), and makes that
+    /// check the "postgres" readiness check. With <paramref name="schema"/>, queries find the service's
+    /// tables without qualifying them.
     /// </summary>
-    public static IHostApplicationBuilder AddNpgsqlDataSource(this IHostApplicationBuilder builder, string connectionName, string? schema = null)
+    /// <remarks>Not named like Aspire's <c>AddNpgsqlDataSource</c>, which it calls: a call with only a name would be ambiguous.</remarks>
+    public static IHostApplicationBuilder AddPostgresDataSource(this IHostApplicationBuilder builder, string connectionName, string? schema = null)
     {
+        // Ours fails at start-up with the variable to set; Aspire's only when the data source is first asked for.
         var connectionString = ConnectionStrings.Require(builder.Configuration, connectionName);
         builder.Services.AddSingleton(new PostgresConnection(connectionName, connectionString));
-        builder.Services.AddSingleton(_ =>
+        builder.AddNpgsqlDataSource(connectionName, configureDataSourceBuilder: dataSource =>
         {
-            var dataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = connectionName };
+            dataSource.Name = connectionName;
             if (schema is not null)
             {
                 dataSource.ConnectionStringBuilder.SearchPath = $"{schema},public";
             }
-            return dataSource.Build();
         });
-        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
-            "postgres",
-            sp => new PostgresHealthCheck(sp.GetRequiredService<NpgsqlDataSource>()),
-            HealthStatus.Unhealthy,
-            ["ready"],
-            TimeSpan.FromSeconds(5)));
+        builder.Services.AdoptForReadiness(AspireCheckName, "postgres");
         return builder;
     }
+
+    /// <summary>The name Aspire.Npgsql gives its (unkeyed) health check.</summary>
+    internal const string AspireCheckName = "PostgreSql";
 
     /// <summary>
     /// Applies the .sql files embedded under Migrations/ in <paramref name="migrationsAssembly"/>
@@ -53,23 +52,5 @@ public static class PostgresExtensions
     internal sealed record PostgresConnection(string Name, string ConnectionString)
     {
         public override string ToString() => Name;
-    }
-
-    private sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
-    {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        {
-            try
-            {
-                await using var command = dataSource.CreateCommand("SELECT 1");
-                await command.ExecuteScalarAsync(cancellationToken);
-                return HealthCheckResult.Healthy();
-            }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
-            {
-                // Exception messages never carry the password; keep only the kind of failure.
-                return HealthCheckResult.Unhealthy($"postgres unreachable: {ex.GetType().Name}");
-            }
-        }
     }
 }

@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace ThinkWatch.Integrations;
 
@@ -12,7 +14,9 @@ public static class RabbitMqExtensions
     /// Registers MassTransit on RabbitMQ for ConnectionStrings:{connectionName}
     /// (an amqp://user:pass@host:port/vhost URI). MassTransit adds its own health check
     /// tagged "ready", so readiness waits for the bus to connect; the <see cref="ConsumerWatch"/>
-    /// fails liveness when a queue this service consumes is left without consumers.
+    /// fails liveness when a queue this service consumes is left without consumers. MassTransit's
+    /// traces and metrics go to OpenTelemetry: it carries the trace context in the message headers,
+    /// so a consumer's activity continues the publisher's trace.
     /// </summary>
     /// <paramref name="endpoints"/> adds receive endpoints of its own, e.g. a per-instance
     /// temporary queue for events every replica must see.
@@ -40,6 +44,11 @@ public static class RabbitMqExtensions
                 cfg.ConfigureEndpoints(context);
             });
         });
+
+        // What Aspire's client integrations do for theirs (there is none for MassTransit, which owns its connections).
+        builder.Services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddSource(MassTransit.Logging.DiagnosticHeaders.DefaultListenerName))
+            .WithMetrics(metrics => metrics.AddMeter(MassTransit.Monitoring.InstrumentationOptions.MeterName));
 
         builder.Services.AddOptions<ConsumerWatchOptions>()
             .BindConfiguration(ConsumerWatchOptions.Section)

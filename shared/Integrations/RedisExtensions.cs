@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
@@ -9,39 +8,28 @@ public static class RedisExtensions
 {
     /// <summary>
     /// Registers one shared <see cref="IConnectionMultiplexer"/> for ConnectionStrings:{connectionName}
-    /// ("host:port,password=…" StackExchange.Redis syntax) and a readiness check (PING).
-    /// The multiplexer keeps reconnecting on its own, so a Redis restart needs no service restart.
-    /// <paramref name="configure"/> adjusts the client's options (e.g. its backlog policy).
+    /// ("host:port,password=…" StackExchange.Redis syntax) through Aspire's Redis client integration (its
+    /// health check, Redis command traces, logging), and makes that check the "redis" readiness check.
+    /// The multiplexer keeps reconnecting on its own (it never gives up on a failed first connect), so a
+    /// Redis restart needs no service restart. <paramref name="configure"/> adjusts the client's options
+    /// (e.g. its backlog policy).
     /// </summary>
-    public static IHostApplicationBuilder AddRedisClient(this IHostApplicationBuilder builder, string connectionName, Action<ConfigurationOptions>? configure = null)
+    /// <remarks>Not named like Aspire's <c>AddRedisClient</c>, which it calls: a call with only a name would be ambiguous.</remarks>
+    public static IHostApplicationBuilder AddRedisMultiplexer(this IHostApplicationBuilder builder, string connectionName, Action<ConfigurationOptions>? configure = null)
     {
-        var options = ConfigurationOptions.Parse(ConnectionStrings.Require(builder.Configuration, connectionName));
-        options.AbortOnConnectFail = false;
-        options.ClientName ??= builder.Environment.ApplicationName;
-        configure?.Invoke(options);
-        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
-        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
-            "redis",
-            sp => new RedisHealthCheck(sp.GetRequiredService<IConnectionMultiplexer>()),
-            HealthStatus.Unhealthy,
-            ["ready"],
-            TimeSpan.FromSeconds(5)));
+        // Ours fails at start-up with the variable to set; Aspire's only when the multiplexer is first asked for.
+        ConnectionStrings.Require(builder.Configuration, connectionName);
+        var clientName = builder.Environment.ApplicationName;
+        builder.AddRedisClient(connectionName, configureOptions: options =>
+        {
+            options.AbortOnConnectFail = false;
+            options.ClientName ??= clientName;
+            configure?.Invoke(options);
+        });
+        builder.Services.AdoptForReadiness(AspireCheckName, "redis");
         return builder;
     }
 
-    private sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
-    {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        {
-            try
-            {
-                var latency = await redis.GetDatabase().PingAsync();
-                return HealthCheckResult.Healthy($"ping {latency.TotalMilliseconds:0.0} ms");
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                return HealthCheckResult.Unhealthy($"redis unreachable: {ex.GetType().Name}");
-            }
-        }
-    }
+    /// <summary>The name Aspire.StackExchange.Redis gives its (unkeyed) health check.</summary>
+    internal const string AspireCheckName = "StackExchange.Redis";
 }

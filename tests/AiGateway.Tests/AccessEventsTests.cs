@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using ThinkWatch.Contracts.Events;
 using ThinkWatch.Testing;
@@ -19,23 +17,11 @@ public sealed class AccessEventsTests : GatewayFixture
     [OneTimeTearDown]
     public async Task StopProbe() => await _bus.DisposeAsync();
 
-    /// <summary>Sends a chat request under a trace of its own (W3C traceparent) and returns the status and that trace id.</summary>
+    /// <summary>Sends a chat request under a trace of its own and returns the status and that trace id.</summary>
     private async Task<(HttpStatusCode Status, string TraceId)> SendAsync(string? secret, string model = "gpt-4o")
     {
-        var traceId = ActivityTraceId.CreateRandom().ToHexString();
-        // Not a propagating handler: this process's own tracing would replace the traceparent set here.
-        using var http = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null }) { BaseAddress = Gateway.Address };
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
-        {
-            Content = JsonContent.Create(new { model, max_tokens = 5, messages = new[] { new { role = "user", content = "Hello" } } }),
-        };
-        request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
-        if (secret is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-        }
-        using var response = await http.SendAsync(request);
-        return (response.StatusCode, traceId);
+        var (status, trace, _) = await Gateway.ChatInTraceAsync(secret, model);
+        return (status, trace.ToHexString());
     }
 
     private async Task<AccessDenied> RefusalAsync(string traceId) => (await _bus.WaitAsync(e => e.TraceId == traceId, TimeSpan.FromSeconds(30))).Message;

@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
@@ -62,6 +65,28 @@ public sealed class GatewayHost : IAsyncDisposable
 
     /// <summary>A plain client to the gateway's port.</summary>
     public HttpClient Http() => new() { BaseAddress = Address };
+
+    /// <summary>
+    /// A chat request (with <paramref name="secret"/> as its key, if any) under a trace of its own, as a caller's tracing
+    /// sends it (a W3C traceparent): the answer's status, that trace and the caller's span.
+    /// </summary>
+    public async Task<(HttpStatusCode Status, ActivityTraceId Trace, ActivitySpanId Caller)> ChatInTraceAsync(string? secret, string model = "gpt-4o")
+    {
+        var (trace, caller) = (ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom());
+        // Not a propagating handler: this process's own tracing would replace the traceparent set here.
+        using var http = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null }) { BaseAddress = Address };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new { model, max_tokens = 5, messages = new[] { new { role = "user", content = "Hello" } } }),
+        };
+        request.Headers.Add("traceparent", $"00-{trace.ToHexString()}-{caller.ToHexString()}-01");
+        if (secret is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        }
+        using var response = await http.SendAsync(request);
+        return (response.StatusCode, trace, caller);
+    }
 
     /// <summary>
     /// A client to the gateway's console API (/api/models) with a console token for <paramref name="role"/>,

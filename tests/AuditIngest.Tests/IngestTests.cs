@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using MassTransit;
 using ThinkWatch.AuditIngest.Ingest;
@@ -48,6 +49,26 @@ public sealed class IngestTests
         Assert.That(row with { Tags = [] }, Is.EqualTo(UsageRow.From(sent) with { Tags = [] }));
         Assert.That(row.Tags, Is.EqualTo(sent.Tags));
         Assert.That(row.TtftMs, Is.EqualTo(40));
+    }
+
+    [Test]
+    public async Task Ingesting_an_event_continues_the_trace_that_published_it()
+    {
+        const string Publisher = "ThinkWatch.Tests.Publisher";
+        using var traces = new TraceRecorder("MassTransit", Publisher);
+        using var source = new ActivitySource(Publisher);
+        var user = NewUser();
+        ActivityTraceId trace;
+
+        using (var activity = source.StartActivity("publish")!)
+        {
+            trace = activity.TraceId;
+            await _bus.Publish(Events.Usage(user, 1));
+        }
+
+        Assert.That(await _audit.WaitForCountAsync($"SELECT count() FROM usage_events WHERE user_id = '{user}'", 1, TimeSpan.FromSeconds(20)), Is.EqualTo(1));
+        await Poll.UntilAsync(() => traces.InTrace(trace).Any(a => a.Kind == ActivityKind.Consumer && TraceRecorder.Names(a, "usage-ingest")), TimeSpan.FromSeconds(10),
+            "AuditIngest's usage-ingest consumer in the publisher's trace");
     }
 
     [Test]

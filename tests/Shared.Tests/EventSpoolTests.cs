@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -89,11 +90,9 @@ public sealed class BusRestartTests
 [TestFixture]
 public sealed class EventSpoolStallTests
 {
-    [Test]
-    public async Task Publishes_that_stall_get_the_bus_restarted_and_the_events_through_in_order()
+    /// <summary>A spool publishing to <paramref name="stalling"/> (a proxy of the bus).</summary>
+    internal static IHost Spooling(StallingBus stalling)
     {
-        var bus = System.Reflection.DispatchProxy.Create<MassTransit.IBusControl, StallingBus>();
-        var stalling = (StallingBus)(object)bus;
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -103,9 +102,28 @@ public sealed class EventSpoolStallTests
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddMetrics();
-        builder.Services.AddSingleton(bus);
+        builder.Services.AddSingleton((MassTransit.IBusControl)(object)stalling);
         builder.AddEventSpool(typeof(SpooledTestEvent));
-        using var host = builder.Build();
+        return builder.Build();
+    }
+
+    internal static StallingBus NewStallingBus() => (StallingBus)(object)System.Reflection.DispatchProxy.Create<MassTransit.IBusControl, StallingBus>();
+
+    /// <summary>Waits (20 s at most) until <paramref name="count"/> events were published.</summary>
+    internal static async Task PublishedAsync(StallingBus stalling, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (stalling.Published.Count < count && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+    }
+
+    [Test]
+    public async Task Publishes_that_stall_get_the_bus_restarted_and_the_events_through_in_order()
+    {
+        var stalling = NewStallingBus();
+        using var host = Spooling(stalling);
         await host.StartAsync();
         var run = Guid.NewGuid();
         var spool = host.Services.GetRequiredService<EventSpool>();
@@ -114,11 +132,7 @@ public sealed class EventSpoolStallTests
             spool.Enqueue(new SpooledTestEvent(run, i));
         }
 
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (stalling.Published.Count < 3 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
+        await PublishedAsync(stalling, 3);
         await host.StopAsync();
 
         Assert.That((stalling.Stops, stalling.Starts), Is.EqualTo((1, 1)), "restarted once, after two stalls in a row");
@@ -133,6 +147,9 @@ public sealed class EventSpoolStallTests
         public int Starts;
         public System.Collections.Concurrent.ConcurrentQueue<object> Published { get; } = new();
 
+        /// <summary>Each publish's <see cref="Activity.Current"/> (default when none).</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<ActivityContext> Traces { get; } = new();
+
         protected override object? Invoke(System.Reflection.MethodInfo? method, object?[]? args) => method!.Name switch
         {
             "Publish" when args is [{ } message, Type, CancellationToken token] => _restarted ? Record(message) : Task.Delay(Timeout.Infinite, token),
@@ -143,6 +160,7 @@ public sealed class EventSpoolStallTests
 
         private Task Record(object message)
         {
+            Traces.Enqueue(Activity.Current?.Context ?? default);
             Published.Enqueue(message);
             return Task.CompletedTask;
         }
@@ -159,5 +177,49 @@ public sealed class EventSpoolStallTests
             _restarted = true;
             return Task.FromResult<MassTransit.BusHandle>(null!);
         }
+    }
+}
+
+/// <summary>An event published from the spool, later and on another thread, continues the trace of the activity that spooled it.</summary>
+[TestFixture]
+public sealed class EventSpoolTraceTests
+{
+    private const string RequestsSource = "ThinkWatch.Tests.Requests";
+    private static readonly ActivitySource Requests = new(RequestsSource);
+
+    [Test]
+    public async Task The_publish_runs_in_an_activity_whose_parent_is_the_one_that_spooled_the_event()
+    {
+        var stopped = new System.Collections.Concurrent.ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == RequestsSource || s.Name == TraceContinuation.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var stalling = EventSpoolStallTests.NewStallingBus();
+        await ((MassTransit.IBusControl)(object)stalling).StartAsync(CancellationToken.None); // publishes go through at once
+        using var host = EventSpoolStallTests.Spooling(stalling);
+        await host.StartAsync();
+        var spool = host.Services.GetRequiredService<EventSpool>();
+        var run = Guid.NewGuid();
+
+        ActivityContext request;
+        using (var activity = Requests.StartActivity("request")!)
+        {
+            request = activity.Context;
+            spool.Enqueue(new SpooledTestEvent(run, 0));
+        }
+        spool.Enqueue(new SpooledTestEvent(run, 1)); // no request around it
+        await EventSpoolStallTests.PublishedAsync(stalling, 2);
+        await host.StopAsync();
+
+        var traces = stalling.Traces.ToArray();
+        var publish = stopped.Single(a => a.Source.Name == TraceContinuation.SourceName);
+        Assert.That(traces, Has.Length.EqualTo(2));
+        Assert.That(traces[0].TraceId, Is.EqualTo(request.TraceId), "the first publish continues the request's trace");
+        Assert.That((publish.ParentSpanId, traces[0].SpanId), Is.EqualTo((request.SpanId, publish.SpanId)), "in an activity that is the request's child");
+        Assert.That(traces[1], Is.EqualTo(default(ActivityContext)), "an event spooled outside any trace starts none");
     }
 }

@@ -11,8 +11,8 @@ public interface IUsageSink
     void Record(UsageRecorded record, QuotaTicket? ticket = null);
 }
 
-/// <summary>A finished request waiting to be settled and published.</summary>
-public sealed record PendingUsage(UsageRecorded Record, QuotaTicket? Ticket);
+/// <summary>A finished request waiting to be settled and published, with the request's trace to continue.</summary>
+public sealed record PendingUsage(UsageRecorded Record, QuotaTicket? Ticket, System.Diagnostics.ActivityContext Trace);
 
 /// <summary>
 /// Usage records off the request path: a bounded in-memory queue drained by
@@ -35,7 +35,7 @@ public sealed partial class BusUsageSink(ILogger<BusUsageSink> logger) : IUsageS
         {
             LogDropped(logger, Interlocked.Increment(ref _dropped));
         }
-        Queue.Writer.TryWrite(new PendingUsage(record, ticket));
+        Queue.Writer.TryWrite(new PendingUsage(record, ticket, TraceContinuation.Capture()));
     }
 
     [LoggerMessage(EventId = 4301, Level = LogLevel.Error, Message = "Usage queue full: the oldest record was dropped ({Dropped} so far); is the message bus down?")]
@@ -56,6 +56,8 @@ public sealed class UsagePublisher(BusUsageSink sink, IQuotaGate quota, EventSpo
         Parallel.ForEachAsync(sink.Queue.Reader.ReadAllAsync(stoppingToken), new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = stoppingToken },
             async (pending, cancellationToken) =>
             {
+                // The settle call and the spooled event's publish belong to the request's trace.
+                using var activity = TraceContinuation.Continue("settle and record usage", pending.Trace);
                 var record = await SettleAsync(pending, cancellationToken);
                 metrics.Finished(record);
                 spool.Enqueue(record);

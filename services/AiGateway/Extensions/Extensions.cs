@@ -28,7 +28,7 @@ public static class Extensions
             .ValidateOnStart();
         builder.Services.AddSingleton<IConfigureOptions<KestrelServerOptions>, ConfigureKestrelLimits>();
 
-        builder.AddNpgsqlDataSource(DatabaseName, Schema);
+        builder.AddPostgresDataSource(DatabaseName, Schema);
         builder.AddPostgresMigrations(Schema, typeof(Extensions).Assembly);
 
         builder.AddConsoleAuthentication();

@@ -39,7 +39,7 @@ public static class Extensions
         builder.AddInternalGrpcClient<Contracts.Quota.V1.QuotaService.QuotaServiceClient>("quota");
 
         // SIEM forwarders: configuration and dead letters in Postgres, secrets sealed.
-        builder.AddNpgsqlDataSource(DatabaseName, Schema);
+        builder.AddPostgresDataSource(DatabaseName, Schema);
         builder.AddPostgresMigrations(Schema, typeof(Extensions).Assembly);
         builder.AddPostgresOutbox(typeof(AdminActionRecorded));
         builder.AddSecretBox();

@@ -31,7 +31,7 @@ public static class Extensions
             .Validate(o => o.TrustedProxies.All(p => IPAddress.TryParse(p, out _)), "Identity:TrustedProxies must hold IP addresses.")
             .ValidateOnStart();
 
-        builder.AddNpgsqlDataSource(DatabaseName, Schema);
+        builder.AddPostgresDataSource(DatabaseName, Schema);
         builder.AddPostgresMigrations(Schema, typeof(Extensions).Assembly);
         builder.AddConsoleAuthentication();
         builder.AddRabbitMqBus(BusName);

@@ -28,9 +28,9 @@ public static class Extensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        builder.AddNpgsqlDataSource(DatabaseName, Schema);
+        builder.AddPostgresDataSource(DatabaseName, Schema);
         builder.AddPostgresMigrations(Schema, typeof(Extensions).Assembly);
-        builder.AddRedisClient("redis");
+        builder.AddRedisMultiplexer("redis");
 
         builder.AddConsoleAuthentication();
         builder.Services.AddAuthentication().AddMcpAuthentication();

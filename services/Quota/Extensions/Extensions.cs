@@ -24,10 +24,10 @@ public static class Extensions
             .Validate(o => o.AlertThresholds.All(t => t is > 0 and <= 1000), "Quota:AlertThresholds are percentages from 1 to 1000.")
             .ValidateOnStart();
 
-        builder.AddNpgsqlDataSource(DatabaseName, Schema);
+        builder.AddPostgresDataSource(DatabaseName, Schema);
         builder.AddPostgresMigrations(Schema, typeof(Extensions).Assembly);
         // Fail fast while disconnected: the failure mode decides at once instead of requests queueing.
-        builder.AddRedisClient(RedisName, o => o.BacklogPolicy = BacklogPolicy.FailFast);
+        builder.AddRedisMultiplexer(RedisName, o => o.BacklogPolicy = BacklogPolicy.FailFast);
         builder.AddConsoleAuthentication();
         builder.AddConsoleApi();
         builder.AddInternalGrpc();
