@@ -46,6 +46,8 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
+    private static readonly string[] ChattyClients = ["Npgsql", "StackExchange.Redis"];
+
     public static TBuilder ConfigureLogging<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.Logging.ClearProviders();
@@ -64,6 +66,15 @@ public static class ServiceDefaultsExtensions
             });
         }
         builder.Logging.AddOpenTelemetry(o => { o.IncludeFormattedMessage = true; o.IncludeScopes = true; });
+        // The database and cache clients log every command and connect at Information: warnings only, unless configured
+        // (Logging:LogLevel:Npgsql=Information shows them again).
+        foreach (var chatty in ChattyClients)
+        {
+            if (builder.Configuration[$"Logging:LogLevel:{chatty}"] is null)
+            {
+                builder.Logging.AddFilter(chatty, LogLevel.Warning);
+            }
+        }
         return builder;
     }
 

@@ -43,7 +43,9 @@ public sealed class RunTests
         await using var upstream = await FakeUpstream.StartAsync();
         upstream.AnswersModels = true;
         string[] args = ["--data", DataDirectory, "--port-offset", $"{PortOffset}"];
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(args, cancellationToken);
+        // With the dashboard (the testing builder leaves it out by default), open to anyone on loopback for the browser.
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            [.. args, "--ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS=true"], (options, _) => options.DisableDashboard = false, cancellationToken);
         var app = await builder.BuildAsync(cancellationToken);
         var pids = new List<int>();
         try
@@ -85,7 +87,19 @@ public sealed class RunTests
             Assert.That(forwarded.Headers["Authorization"], Is.EqualTo("Bearer sk-upstream-secret"));
             Assert.That(forwarded.Headers.Values, Has.None.Contain(key), "the virtual key never reaches the upstream");
 
-            // 4. A second run on the same data folder stops before starting anything.
+            // 4. The dashboard shows every resource, and the chat call as one trace across the services it went through.
+            // (The testing builder gives the dashboard a port of its own choosing: read it from the dashboard resource.)
+            var dashboardResource = await app.ResourceNotifications.WaitForResourceAsync("aspire-dashboard", e => !e.Snapshot.Urls.IsEmpty, cancellationToken);
+            await using (var dashboard = await DashboardPages.OpenAsync(DashboardUrl(dashboardResource)))
+            {
+                await dashboard.WaitForTextsAsync("/", [.. Services, "postgres", "redis", "rabbitmq", "clickhouse"], TimeSpan.FromSeconds(60));
+                await dashboard.ScreenshotAsync("dashboard-resources.png");
+                var traceId = forwarded.Headers["traceparent"].Split('-')[1];
+                await dashboard.WaitForTextsAsync($"/traces/detail/{traceId}", ["aigateway", "identity", "quota", "auditingest"], TimeSpan.FromSeconds(90));
+                await dashboard.ScreenshotAsync("dashboard-chat-trace.png");
+            }
+
+            // 5. A second run on the same data folder stops before starting anything.
             var (exit, log) = await AppHostProcess.RunAsync(args, TimeSpan.FromMinutes(2));
             Assert.That(exit, Is.Not.Zero, log);
             Assert.That(log, Does.Contain("already running"));
@@ -96,10 +110,19 @@ public sealed class RunTests
             await app.DisposeAsync();
         }
 
-        // 5. Stopped: every process of the run gone, every port free again.
+        // 6. Stopped: every process of the run gone, every port free again.
         Assert.That(pids, Has.Count.GreaterThanOrEqualTo(Services.Length + 4), "every service and every server had a PID");
         await Poll.UntilAsync(() => pids.All(pid => !Directory.Exists($"/proc/{pid}")), TimeSpan.FromSeconds(30), "every process of the run to exit");
         Assert.That(Ports.Select(p => p + PortOffset).Where(Listening), Is.Empty, "nothing listens on the run's ports");
+    }
+
+    /// <summary>The dashboard's own page (its resource also lists the OTLP endpoints, which speak gRPC or only take POSTs).</summary>
+    private static Uri DashboardUrl(ResourceEvent dashboard)
+    {
+        var urls = dashboard.Snapshot.Urls;
+        var page = urls.FirstOrDefault(u => u.Name is "http" or "https");
+        Assert.That(page, Is.Not.Null, () => "no dashboard page among " + string.Join(", ", urls.Select(u => $"{u.Name}={u.Url}")));
+        return new Uri(page!.Url);
     }
 
     /// <summary>The PID DCP reports for a running resource (Aspire's "executable.pid" property); none for one that finished.</summary>
