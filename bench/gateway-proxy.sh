@@ -3,8 +3,8 @@
 #   nginx (static upstream)  <-  nginx (proxy_buffering off)   <- wrk
 #   nginx (static upstream)  <-  ThinkWatch AI gateway          <- wrk
 # JSON and SSE chat completions; wrk at fixed concurrency for a fixed time; prints throughput,
-# p50/p99 and the ratios. Starts `AppHost run` on a fresh data folder (ports +7000, loopback
-# only) and stops everything it started on exit.
+# p50/p99 and the ratios. Starts the AppHost (Release) on a fresh data folder (ports +7000,
+# loopback only) and stops everything it started on exit.
 #   bench/gateway-proxy.sh [connections=16] [seconds=15]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -116,7 +116,7 @@ ms() { # wrk latency (us/ms/s) → ms
 }
 
 echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "wrk -t2 -c$CONNECTIONS -d${SECONDS_PER_RUN}s; gateway = Release build under AppHost run (usage records to RabbitMQ); nginx $($NGINX -v 2>&1 | cut -d/ -f2)"
+echo "wrk -t2 -c$CONNECTIONS -d${SECONDS_PER_RUN}s; gateway = Release build under the Aspire AppHost (usage records to RabbitMQ); nginx $($NGINX -v 2>&1 | cut -d/ -f2)"
 printf '%-6s %-8s %12s %10s %10s\n' format target "req/s" "p50 ms" "p99 ms"
 for m in json sse; do
   run warmup "$GATEWAY/v1/chat/completions" "$DATA/bench-$m.lua" 10 >/dev/null # JIT tiering and PGO settle

@@ -2,7 +2,7 @@
 # Interoperability run with the reference MCP tools from npm, through the whole stack:
 #   @modelcontextprotocol/server-everything (streamable HTTP) registered as an upstream,
 #   @modelcontextprotocol/inspector --cli as the client, against the public /mcp of the AI gateway.
-# Starts `AppHost run` on a fresh data folder (ports +7100, loopback only), installs the two npm
+# Starts the AppHost (Release) on a fresh data folder (ports +7100, loopback only), installs the two npm
 # packages into $NPM_DIR (default /tmp/thinkwatch-npm), prints what each inspector call returned,
 # and stops everything it started on exit.
 #   bench/mcp-interop.sh
