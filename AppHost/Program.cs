@@ -123,4 +123,14 @@ if (builder.Configuration["echo-resource-logs"] is "true")
         });
     }
 }
-app.Run();
+try
+{
+    app.Run();
+}
+catch (Exception ex) when (RunLockExtensions.IsRunLocked(ex, out var refusal))
+{
+    // A second run on the same data folder: say so plainly and exit 3, without a stack trace.
+    Console.Error.WriteLine(refusal);
+    return 3;
+}
+return 0;

@@ -5,6 +5,7 @@
 # (a lock in the data folder serialises callers).
 #
 #   infra/infra.sh install                      install what is missing (root, apt)
+#   infra/infra.sh install-browser              install Debian's chromium if missing (browser tests)
 #   infra/infra.sh up     [options]             install if needed, start, wait until each answers
 #   infra/infra.sh prepare [options]            install if needed, create data folders, passwords, initdb
 #                                               and config files, start nothing (the AppHost then runs
@@ -371,6 +372,7 @@ status() {
 
 case "$cmd" in
   install) with_lock do_install ;;
+  install-browser) command -v chromium >/dev/null || { log "installing chromium"; apt_install chromium; } ;;
   up|start) with_lock up ;;
   prepare) with_lock prepare ;;
   down|stop) with_lock down ;;

@@ -30,7 +30,7 @@ public static class RunLockExtensions
             }
             catch (IOException)
             {
-                throw new DistributedApplicationException(
+                throw new RunLockedException(
                     $"ThinkWatch is already running from {local.DataDirectory}. Stop it first (Ctrl-C in its terminal), or use another --data and --port-offset.");
             }
             return Task.CompletedTask;
@@ -43,4 +43,22 @@ public static class RunLockExtensions
         });
         return builder;
     }
+
+    /// <summary>Whether <paramref name="exception"/> (or one it wraps) is the run lock's refusal.</summary>
+    public static bool IsRunLocked(Exception exception, out string message)
+    {
+        for (Exception? e = exception; e is not null; e = e is AggregateException { InnerExceptions.Count: 1 } a ? a.InnerExceptions[0] : e.InnerException)
+        {
+            if (e is RunLockedException locked)
+            {
+                message = locked.Message;
+                return true;
+            }
+        }
+        message = "";
+        return false;
+    }
 }
+
+/// <summary>Another run holds the data folder's lock.</summary>
+public sealed class RunLockedException(string message) : InvalidOperationException(message);
