@@ -15,6 +15,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 RESULTS="$ROOT/tests/results"
 # shellcheck source=tests/test-infra.env
 source "$ROOT/tests/test-infra.env"
+SHIFT=${THINKWATCH_TEST_PORTS_SHIFT:-0}
+POSTGRES_PORT=$((POSTGRES_PORT + SHIFT)) REDIS_PORT=$((REDIS_PORT + SHIFT))
+RABBITMQ_PORT=$((RABBITMQ_PORT + SHIFT)) CLICKHOUSE_PORT=$((CLICKHOUSE_PORT + SHIFT))
 INFRA_ARGS=(--data "$THINKWATCH_TEST_DATA" --postgres-port "$POSTGRES_PORT" --redis-port "$REDIS_PORT"
             --rabbitmq-port "$RABBITMQ_PORT" --clickhouse-port "$CLICKHOUSE_PORT")
 

@@ -14,7 +14,11 @@ public static class TestInfrastructure
         .Select(l => l.Trim())
         .Where(l => l.Length > 0 && !l.StartsWith('#'))
         .Select(l => l.Split('=', 2))
-        .ToDictionary(kv => kv[0], kv => int.Parse(kv[1], System.Globalization.CultureInfo.InvariantCulture));
+        .ToDictionary(kv => kv[0], kv => int.Parse(kv[1], System.Globalization.CultureInfo.InvariantCulture) + PortShift);
+
+    /// <summary>THINKWATCH_TEST_PORTS_SHIFT=N moves the test infrastructure by N, for a second test run beside a first.</summary>
+    private static int PortShift =>
+        int.TryParse(Environment.GetEnvironmentVariable("THINKWATCH_TEST_PORTS_SHIFT"), System.Globalization.CultureInfo.InvariantCulture, out var shift) ? shift : 0;
 
     public static int PostgresPort { get; } = Ports["POSTGRES_PORT"];
     public static int RedisPort { get; } = Ports["REDIS_PORT"];
