@@ -133,4 +133,5 @@ catch (Exception ex) when (RunLockExtensions.IsRunLocked(ex, out var refusal))
     Console.Error.WriteLine(refusal);
     return 3;
 }
-return 0;
+// A failed publish step sets it (Aspire logs the failure and stops the host without failing Run).
+return Environment.ExitCode;
