@@ -45,7 +45,7 @@ if ! command -v dotnet >/dev/null; then
 fi
 
 log "Installing missing Debian packages"
-if ! bash infra/infra.sh install; then
+if ! bash infra/infra.sh install || ! bash infra/infra.sh install-browser; then
   echo "infra/infra.sh install failed" >&2
   summary 0 1 0; exit 1
 fi
