@@ -50,9 +50,8 @@ var quota = builder.AddProject<Projects.Quota>("quota")
 // Budgets for analytics (asked on demand, so no wait).
 auditIngest.WithReference(quota);
 
-// Identity serves the console origin (:3001) and forwards other services' /api areas.
 var identity = builder.AddProject<Projects.Identity>("identity")
-    .WithServiceEndpoint("http", 3001, isExternal: true)
+    .WithServiceEndpoint("http", 13110)
     .WithServiceEndpoint("grpc", 13111, http2: true)
     .WithLocalRunDefaults()
     .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
@@ -62,11 +61,20 @@ var identity = builder.AddProject<Projects.Identity>("identity")
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithServiceProbes();
 
+// The console origin (:3001): the web console, and every /api area forwarded to the service that owns it.
+var console = builder.AddProject<Projects.Console>("console")
+    .WithServiceEndpoint("http", 3001, isExternal: true)
+    .WithLocalRunDefaults()
+    // Checks the access tokens it keeps for browser sessions.
+    .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
+    .WithReference(identity).WaitFor(identity)
+    .WithServiceProbes();
+
 var mcpGateway = builder.AddProject<Projects.McpGateway>("mcpgateway")
     .WithServiceEndpoint("http", 13130)
     .WithLocalRunDefaults()
     // Authorize links, OAuth redirect URIs and connect links point at the console this run really serves.
-    .WithPublicUrl("McpGateway__ConsoleUrl", identity)
+    .WithPublicUrl("McpGateway__ConsoleUrl", console)
     .WithEnvironment("ConsoleAuth__SigningKey", consoleSigningKey)
     .WithEnvironment("InternalAuth__Token", internalToken)
     .WithEnvironment("Vault__Keys__1", vaultKey)
@@ -90,9 +98,9 @@ var aiGateway = builder.AddProject<Projects.AiGateway>("aigateway")
     .WithReference(mcpGateway).WaitFor(mcpGateway)
     .WithServiceProbes();
 
-// The console forwards /api/limits, /api/pricing, /api/mcp, /api/logs, /api/models …
-// to the services that own them (references only: those start after identity).
-identity
+// The console forwards /api/limits, /api/pricing, /api/mcp, /api/logs, /api/models … to the services that own
+// them (references only: the console is up as soon as Identity is, for setup and sign-in).
+console
     .WithReference(quota)
     .WithReference(mcpGateway)
     .WithReference(auditIngest)

@@ -5,7 +5,7 @@
 # (a lock in the data folder serialises callers).
 #
 #   infra/infra.sh install                      install what is missing (root, apt)
-#   infra/infra.sh install-browser              install Debian's chromium if missing (browser tests)
+#   infra/infra.sh install-browser              chromium and a CJK font for the console's browser tests
 #   infra/infra.sh up     [options]             install if needed, start, wait until each answers
 #   infra/infra.sh prepare [options]            install if needed, create data folders, passwords, initdb
 #                                               and config files, start nothing (the AppHost then runs
@@ -119,6 +119,18 @@ do_install() {
   if ! pgvector_installed; then
     [ "$INSTALL" = 1 ] || die "pgvector is missing (run infra/infra.sh install as root)"
     build_pgvector
+  fi
+}
+
+# The console's browser tests: Debian's chromium (Playwright drives it; it never downloads a browser) and a
+# CJK font so 简体中文 pages render in screenshots. Not part of `install`: the AppHost's prepare step needs neither.
+do_install_browser() {
+  local pkgs=()
+  [ -x /usr/bin/chromium ] || pkgs+=(chromium)
+  fc-list 2>/dev/null | grep -qi 'wqy\|noto.*cjk' || pkgs+=(fonts-wqy-microhei)
+  if [ "${#pkgs[@]}" -gt 0 ]; then
+    log "installing ${pkgs[*]}"
+    apt_install "${pkgs[@]}"
   fi
 }
 
@@ -372,7 +384,7 @@ status() {
 
 case "$cmd" in
   install) with_lock do_install ;;
-  install-browser) command -v chromium >/dev/null || { log "installing chromium"; apt_install chromium; } ;;
+  install-browser) with_lock do_install_browser ;;
   up|start) with_lock up ;;
   prepare) with_lock prepare ;;
   down|stop) with_lock down ;;

@@ -16,7 +16,7 @@ var app = builder.Build();
 
 app.UseForwardedHeaders();
 app.MapDefaultEndpoints();
-app.UseConsoleOrigin();
+app.UseConsoleApi();
 app.UseMiddleware<SetupGate>();
 app.UseAuthentication();
 app.UseAuthorization();
@@ -28,7 +28,6 @@ app.MapSsoApi();
 app.MapKeysApi();
 app.MapUsersApi();
 app.MapProvidersApi();
-app.MapConsoleForwarding();
 app.MapGrpcService<KeyGrpcService>();
 app.MapGrpcService<ProviderVaultGrpcService>();
 

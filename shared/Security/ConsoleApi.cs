@@ -41,13 +41,6 @@ public static class ConsoleApiExtensions
     public static IApplicationBuilder UseConsoleApi(this IApplicationBuilder app) =>
         app.UseConsole(path => path.StartsWithSegments("/api"));
 
-    /// <summary>
-    /// As <see cref="UseConsoleApi"/>, for the service that serves the console origin (:3001): there every
-    /// answer carries the security headers — health, unknown paths and errors too — not only /api.
-    /// </summary>
-    public static IApplicationBuilder UseConsoleOrigin(this IApplicationBuilder app) =>
-        app.UseConsole(_ => true);
-
     private static IApplicationBuilder UseConsole(this IApplicationBuilder app, Func<PathString, bool> securityHeadersFor)
     {
         app.UseCors(CorsPolicy);

@@ -8,7 +8,7 @@ namespace ThinkWatch.AppHost.Tests;
 [TestFixture]
 public sealed class ModelTests
 {
-    private static readonly string[] Services = ["aigateway", "mcpgateway", "identity", "quota", "auditingest"];
+    private static readonly string[] Services = ["aigateway", "mcpgateway", "identity", "quota", "auditingest", "console"];
     private readonly Dictionary<string, Task<AspireModel>> _models = [];
     private string _data = null!;
 
@@ -77,6 +77,7 @@ public sealed class ModelTests
         }
         Assert.That(waits["mcpgateway"].OfType<ProjectResource>().Select(p => p.Name), Is.EquivalentTo(new[] { "identity", "quota" }));
         Assert.That(waits["aigateway"].OfType<ProjectResource>().Select(p => p.Name), Is.EquivalentTo(new[] { "identity", "quota", "mcpgateway" }));
+        Assert.That(waits["console"].OfType<ProjectResource>().Select(p => p.Name), Is.EquivalentTo(new[] { "identity" }), "setup and sign-in need Identity only");
 
         // Start order: layers of the WaitFor graph between projects (no cycle), the public edge alone in the last one.
         var layers = new List<List<string>>();
@@ -104,11 +105,11 @@ public sealed class ModelTests
                 var name = $"{project.Name}/{endpoint.Name}";
                 Assert.That(endpoint.IsProxied, Is.False, $"{name}: no DCP proxy hop");
                 Assert.That(endpoint.TargetPort, Is.EqualTo(endpoint.Port), name);
-                var external = (project.Name, endpoint.Name) is ("aigateway", "http") or ("identity", "http");
+                var external = (project.Name, endpoint.Name) is ("aigateway", "http") or ("console", "http");
                 Assert.That(endpoint.IsExternal, Is.EqualTo(external), name);
             }
         }
-        Assert.That(app.Get<ProjectResource>("identity").Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == "http").Port, Is.EqualTo(3001));
+        Assert.That(app.Get<ProjectResource>("console").Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == "http").Port, Is.EqualTo(3001));
         Assert.That(app.Get<ProjectResource>("identity").Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == "grpc").Transport, Is.EqualTo("http2"));
     }
 
@@ -124,7 +125,7 @@ public sealed class ModelTests
                 .OrderBy(x => x.Item1, StringComparer.Ordinal);
 
         var before = Ports(plain).ToList();
-        Assert.That(before, Has.Count.EqualTo(11), "7 service endpoints and 4 servers");
+        Assert.That(before, Has.Count.EqualTo(12), "8 service endpoints and 4 servers");
         Assert.That(Ports(shifted).Select(p => p.Name), Is.EqualTo(before.Select(p => p.Name)));
         Assert.That(Ports(shifted).Select(p => p.Port), Is.EqualTo(before.Select(p => p.Port + 100)));
     }
@@ -162,11 +163,11 @@ public sealed class ModelTests
         var app = await RunModelAsync("--port-offset", $"{offset}", "--listen", listen);
 
         var mcp = await app.EnvironmentAsync(app.Get<ProjectResource>("mcpgateway"));
-        var identity = await app.EnvironmentAsync(app.Get<ProjectResource>("identity"));
+        var consoleService = await app.EnvironmentAsync(app.Get<ProjectResource>("console"));
 
         // OAuth redirect URIs, authorize and connect links are built on it: a second copy under an offset must not send them to the first.
         Assert.That(mcp["McpGateway__ConsoleUrl"], Is.EqualTo(console));
-        Assert.That(new Uri(mcp["McpGateway__ConsoleUrl"]).Port, Is.EqualTo(new Uri(identity["Kestrel__Endpoints__http__Url"]).Port),
+        Assert.That(new Uri(mcp["McpGateway__ConsoleUrl"]).Port, Is.EqualTo(new Uri(consoleService["Kestrel__Endpoints__http__Url"]).Port),
             "the port the console listens on");
     }
 
@@ -191,7 +192,14 @@ public sealed class ModelTests
         {
             var environment = await app.RawEnvironmentAsync(project);
             Assert.That(environment["ConsoleAuth__SigningKey"], Is.InstanceOf<ParameterResource>().With.Property(nameof(ParameterResource.Secret)).True, project.Name);
-            Assert.That(environment["InternalAuth__Token"], Is.InstanceOf<ParameterResource>().With.Property(nameof(ParameterResource.Secret)).True, project.Name);
+            if (project.Name == "console")
+            {
+                Assert.That(environment.Keys, Has.None.EqualTo("InternalAuth__Token"), "the console makes no internal calls: it uses the public APIs");
+            }
+            else
+            {
+                Assert.That(environment["InternalAuth__Token"], Is.InstanceOf<ParameterResource>().With.Property(nameof(ParameterResource.Secret)).True, project.Name);
+            }
             if (environment.TryGetValue("Vault__Keys__1", out var vault))
             {
                 Assert.That(vault, Is.InstanceOf<ParameterResource>().With.Property(nameof(ParameterResource.Secret)).True, project.Name);

@@ -26,8 +26,8 @@ public sealed class RunTests
     // Every shifted port (12000 … 27123) stays below Linux's ephemeral range (32768+), where a port-0 listener of a test
     // running in parallel can land (CI once saw the gateway fail to bind there).
     private const int PortOffset = 9000;
-    private static readonly string[] Services = ["auditingest", "quota", "identity", "mcpgateway", "aigateway"];
-    private static readonly int[] Ports = [3000, 3001, 13111, 13120, 13121, 13130, 13140, 15432, 16379, 15672, 18123];
+    private static readonly string[] Services = ["auditingest", "quota", "identity", "console", "mcpgateway", "aigateway"];
+    private static readonly int[] Ports = [3000, 3001, 13110, 13111, 13120, 13121, 13130, 13140, 15432, 16379, 15672, 18123];
 
     private static string DataDirectory =>
         Path.Combine(Path.GetDirectoryName(TestInfrastructure.DataDirectory)!, "apphost");

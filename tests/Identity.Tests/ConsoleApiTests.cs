@@ -36,18 +36,6 @@ public sealed class ConsoleApiTests : SignedInFixture
         AssertSecurityHeaders(response);
     }
 
-    [TestCase("/health/live")]
-    [TestCase("/health/ready")]
-    [TestCase("/metrics")]
-    [TestCase("/no/such/page")]
-    [TestCase("/")]
-    public async Task Every_answer_of_the_console_origin_carries_the_security_headers(string path)
-    {
-        using var response = await Host.Http.GetAsync(path);
-
-        AssertSecurityHeaders(response);
-    }
-
     [Test]
     public async Task An_error_answer_keeps_the_security_headers()
     {

@@ -40,7 +40,6 @@ public static class Extensions
         builder.Services.AddSingleton<ProviderManagement>();
         builder.AddInternalGrpc();
         builder.AddConsoleApi();
-        builder.Services.AddConsoleForwarding();
 
         builder.Services.AddSingleton(sp =>
         {

@@ -5,9 +5,9 @@ using ThinkWatch.Testing;
 using ThinkWatch.Identity.Testing;
 using ThinkWatch.Quota.Testing;
 
-namespace ThinkWatch.AiGateway.Tests;
+namespace ThinkWatch.Console.Tests;
 
-/// <summary>One console origin: Identity forwards the areas other services own, and those services check the console token themselves.</summary>
+/// <summary>One console origin: the console forwards every /api area to the service that owns it, and that service checks the console token itself.</summary>
 [TestFixture]
 public sealed class ConsoleForwardingTests
 {
@@ -16,13 +16,17 @@ public sealed class ConsoleForwardingTests
     {
         var time = TestClock.Create();
         await using var quota = await QuotaHost.StartAsync(network: true, time: time);
-        await using var identity = await IdentityHost.StartAsync(new Dictionary<string, string?>
+        await using var console = await ConsoleHost.StartAsync(new Dictionary<string, string?>
         {
             ["services:quota:http:0"] = quota.HttpAddress!.ToString().TrimEnd('/'),
         });
+        var identity = console.Identity;
         // Both services on one clock, so the session's token is current for both.
         Assert.That(identity.Time.GetUtcNow(), Is.EqualTo(time.GetUtcNow()));
-        using var admin = await identity.SetUpAsync();
+        using var signedIn = await identity.SetUpAsync();
+        // The same bearer token, sent to the console origin as a script would.
+        using var admin = console.Client();
+        admin.DefaultRequestHeaders.Authorization = signedIn.DefaultRequestHeaders.Authorization;
 
         using var created = await admin.PostAsJsonAsync("/api/limits/rules",
             new { subjectKind = "user", subjectId = "*", surface = "ai_gateway", metric = "requests", window = "1m", limit = 60 });
@@ -34,9 +38,13 @@ public sealed class ConsoleForwardingTests
         var prices = await admin.GetFromJsonAsync<JsonElement>("/api/pricing");
         Assert.That(prices.EnumerateArray().Select(p => p.GetProperty("model").GetString()), Does.Contain("gpt-4o*"));
 
-        using var anonymous = await identity.Http.GetAsync("/api/limits/rules");
+        using var anonymous = await console.Client().GetAsync("/api/limits/rules");
         Assert.That(anonymous.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "the quota service checks the token itself");
         using var unconfigured = await admin.GetAsync("/api/logs");
         Assert.That(unconfigured.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "an area whose service is not configured says so");
+        using var keys = await admin.GetAsync("/api/keys");
+        Assert.That(keys.StatusCode, Is.EqualTo(HttpStatusCode.OK), "Identity's own areas are forwarded too");
+        using var nobody = await admin.GetAsync("/api/nothing-here");
+        Assert.That(nobody.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
     }
 }
