@@ -20,6 +20,7 @@ public sealed partial class BroadcastSubscription(IServiceProvider services, ILo
     // Broadcast queue name → listening.
     private readonly ConcurrentDictionary<string, bool> _queues = new();
     private readonly Lock _gate = new();
+    private readonly HashSet<string> _stopped = new(StringComparer.Ordinal);
     private bool _listening;
 
     /// <summary>Events that invalidate caches reach this instance now: every broadcast queue it consumes listens.</summary>
@@ -56,11 +57,36 @@ public sealed partial class BroadcastSubscription(IServiceProvider services, ILo
         }
     }
 
+    /// <summary>
+    /// The consumer watch saw <paramref name="queue"/> consumed. That brings it back only if its endpoint has not said it
+    /// stopped: right after a stop the exclusive queue lingers until the broker drops it, and the watch would otherwise
+    /// turn the caches back on for a moment (only the endpoint's next Ready does that).
+    /// </summary>
+    public void MarkSeenConsumed(string queue)
+    {
+        lock (_gate)
+        {
+            if (_stopped.Contains(queue))
+            {
+                return;
+            }
+        }
+        MarkListening(queue);
+    }
+
     public void MarkLost(string queue, string why)
     {
         if (Set(queue, false))
         {
             LogLost(logger, queue, why);
+        }
+    }
+
+    private void Stopped(string queue, bool stopped)
+    {
+        lock (_gate)
+        {
+            _ = stopped ? _stopped.Add(queue) : _stopped.Remove(queue);
         }
     }
 
@@ -81,6 +107,7 @@ public sealed partial class BroadcastSubscription(IServiceProvider services, ILo
     {
         if (IsBroadcast(ready.InputAddress))
         {
+            Stopped(QueueOf(ready.InputAddress), false);
             MarkListening(QueueOf(ready.InputAddress));
         }
         return Task.CompletedTask;
@@ -90,6 +117,7 @@ public sealed partial class BroadcastSubscription(IServiceProvider services, ILo
     {
         if (IsBroadcast(stopping.InputAddress))
         {
+            Stopped(QueueOf(stopping.InputAddress), true);
             MarkLost(QueueOf(stopping.InputAddress), "its endpoint is stopping");
         }
         return Task.CompletedTask;
@@ -101,6 +129,7 @@ public sealed partial class BroadcastSubscription(IServiceProvider services, ILo
     {
         if (IsBroadcast(faulted.InputAddress))
         {
+            Stopped(QueueOf(faulted.InputAddress), true);
             MarkLost(QueueOf(faulted.InputAddress), "its endpoint faulted: " + faulted.Exception?.GetType().Name);
         }
         return Task.CompletedTask;

@@ -157,7 +157,7 @@ public sealed partial class ConsumerWatch(Uri broker, BroadcastSubscription broa
         }
         else if (temporary)
         {
-            broadcast.MarkListening(queue);
+            broadcast.MarkSeenConsumed(queue);
         }
     }
 

@@ -124,14 +124,14 @@ public sealed class ConsumerWatchTests
 
             var bus = host.Services.GetRequiredService<IBusControl>();
             await bus.StopAsync(); // its temporary queue goes with it: events published now reach nobody here
-            var lostAt = broadcast.Listening;
+            // MassTransit may still be telling its observers when StopAsync returns (seen once in CI under load).
+            Assert.That(() => broadcast.Listening, Is.False.After(5_000, 20), "bypassed once it stops");
             var failed = await WaitForAsync(host, HealthStatus.Unhealthy);
 
             await bus.StartAsync();
             Assert.That(() => broadcast.Listening, Is.True.After(20_000, 100));
             var healthy = await WaitForAsync(host, HealthStatus.Healthy);
 
-            Assert.That(lostAt, Is.False, "bypassed from the moment it stops");
             Assert.That(failed.Description, Does.Match("broadcast queue .*broadcast.* has been gone or without a consumer"));
             Assert.That(resets.Count, Is.EqualTo(resetsWhileListening + 1), "emptied once when it listens again");
             Assert.That(healthy.Status, Is.EqualTo(HealthStatus.Healthy));
