@@ -93,13 +93,22 @@ apt_install() {
   [ "$made_policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
 }
 
+# The machine's own Debian mirror (the first non-security URI of its apt sources, deb822 or one-line).
+debian_mirror() {
+  { cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ {print $2}'
+    cat /etc/apt/sources.list 2>/dev/null | awk '$1 == "deb" {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; break}}'
+  } | grep -v -- '-security' | head -1 || true
+}
+
 build_pgvector() {
   # No bookworm package: build Debian's trixie source package against PostgreSQL 15.
   log "building pgvector from Debian's source package"
   apt_install postgresql-server-dev-15 gcc make dpkg-dev
   local work; work=$(mktemp -d)
   mkdir -p "$work/lists/partial" "$work/src"
-  echo "deb-src http://deb.debian.org/debian trixie main" > "$work/sources.list"
+  local mirror; mirror=$(debian_mirror)
+  [ -n "$mirror" ] || die "no Debian mirror in /etc/apt/sources.list(.d): cannot fetch pgvector's source"
+  echo "deb-src $mirror trixie main" > "$work/sources.list"
   local aptopts=(-o APT::Sandbox::User=root -o Dir::Etc::sourcelist="$work/sources.list" -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$work/lists")
   apt-get "${aptopts[@]}" update -qq
   (cd "$work/src" && apt-get "${aptopts[@]}" source -qq --download-only pgvector >/dev/null \
