@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -17,11 +16,12 @@ namespace ThinkWatch.Integrations;
 /// </summary>
 public sealed partial class BroadcastSubscription(IServiceProvider services, ILogger<BroadcastSubscription> logger) : IReceiveEndpointObserver
 {
-    // Broadcast queue name → listening.
-    private readonly ConcurrentDictionary<string, bool> _queues = new();
+    // Broadcast queue name → its state (read and written under _gate).
+    private readonly Dictionary<string, QueueState> _queues = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
-    private readonly HashSet<string> _stopped = new(StringComparer.Ordinal);
     private bool _listening;
+
+    private enum QueueState { Listening, Lost, Stopped }
 
     /// <summary>Events that invalidate caches reach this instance now: every broadcast queue it consumes listens.</summary>
     public bool Listening => Volatile.Read(ref _listening);
@@ -44,9 +44,36 @@ public sealed partial class BroadcastSubscription(IServiceProvider services, ILo
 
     public static string QueueOf(Uri inputAddress) => inputAddress.AbsolutePath.Split('/')[^1];
 
-    public void MarkListening(string queue)
+    /// <summary>
+    /// The consumer watch saw <paramref name="queue"/> consumed. That brings it back only if its endpoint has not said it
+    /// stopped: right after a stop the exclusive queue lingers until the broker drops it, and the watch would otherwise
+    /// turn the caches back on for a moment (only the endpoint's next Ready does that).
+    /// </summary>
+    public void MarkSeenConsumed(string queue) => Change(queue, QueueState.Listening, "", byWatch: true);
+
+    /// <summary>The consumer watch found <paramref name="queue"/> gone or without a consumer.</summary>
+    public void MarkLost(string queue, string why) => Change(queue, QueueState.Lost, why, byWatch: true);
+
+    /// <summary>Records one queue's state and, when that changes whether the instance listens, acts on it.</summary>
+    private void Change(string queue, QueueState state, string why, bool byWatch = false)
     {
-        if (Set(queue, true))
+        bool changed;
+        lock (_gate)
+        {
+            if (byWatch && _queues.GetValueOrDefault(queue) is QueueState.Stopped)
+            {
+                return; // the endpoint said it stopped: only its own Ready changes that
+            }
+            _queues[queue] = state;
+            var now = _queues.Values.All(s => s is QueueState.Listening);
+            changed = now != _listening;
+            Volatile.Write(ref _listening, now);
+        }
+        if (!changed)
+        {
+            return;
+        }
+        if (state is QueueState.Listening)
         {
             // Whatever was cached before may have missed an invalidation while nobody listened.
             foreach (var reset in services.GetServices<BroadcastCacheReset>())
@@ -55,51 +82,9 @@ public sealed partial class BroadcastSubscription(IServiceProvider services, ILo
             }
             LogListening(logger);
         }
-    }
-
-    /// <summary>
-    /// The consumer watch saw <paramref name="queue"/> consumed. That brings it back only if its endpoint has not said it
-    /// stopped: right after a stop the exclusive queue lingers until the broker drops it, and the watch would otherwise
-    /// turn the caches back on for a moment (only the endpoint's next Ready does that).
-    /// </summary>
-    public void MarkSeenConsumed(string queue)
-    {
-        lock (_gate)
-        {
-            if (_stopped.Contains(queue))
-            {
-                return;
-            }
-        }
-        MarkListening(queue);
-    }
-
-    public void MarkLost(string queue, string why)
-    {
-        if (Set(queue, false))
+        else
         {
             LogLost(logger, queue, why);
-        }
-    }
-
-    private void Stopped(string queue, bool stopped)
-    {
-        lock (_gate)
-        {
-            _ = stopped ? _stopped.Add(queue) : _stopped.Remove(queue);
-        }
-    }
-
-    /// <summary>Records one queue's state; true when that changed whether the instance listens.</summary>
-    private bool Set(string queue, bool listening)
-    {
-        lock (_gate)
-        {
-            _queues[queue] = listening;
-            var now = _queues.Values.All(l => l);
-            var changed = now != _listening;
-            Volatile.Write(ref _listening, now);
-            return changed;
         }
     }
 
@@ -107,8 +92,7 @@ public sealed partial class BroadcastSubscription(IServiceProvider services, ILo
     {
         if (IsBroadcast(ready.InputAddress))
         {
-            Stopped(QueueOf(ready.InputAddress), false);
-            MarkListening(QueueOf(ready.InputAddress));
+            Change(QueueOf(ready.InputAddress), QueueState.Listening, "");
         }
         return Task.CompletedTask;
     }
@@ -117,8 +101,7 @@ public sealed partial class BroadcastSubscription(IServiceProvider services, ILo
     {
         if (IsBroadcast(stopping.InputAddress))
         {
-            Stopped(QueueOf(stopping.InputAddress), true);
-            MarkLost(QueueOf(stopping.InputAddress), "its endpoint is stopping");
+            Change(QueueOf(stopping.InputAddress), QueueState.Stopped, "its endpoint is stopping");
         }
         return Task.CompletedTask;
     }
@@ -129,8 +112,7 @@ public sealed partial class BroadcastSubscription(IServiceProvider services, ILo
     {
         if (IsBroadcast(faulted.InputAddress))
         {
-            Stopped(QueueOf(faulted.InputAddress), true);
-            MarkLost(QueueOf(faulted.InputAddress), "its endpoint faulted: " + faulted.Exception?.GetType().Name);
+            Change(QueueOf(faulted.InputAddress), QueueState.Stopped, "its endpoint faulted: " + faulted.Exception?.GetType().Name);
         }
         return Task.CompletedTask;
     }
