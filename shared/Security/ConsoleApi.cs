@@ -37,23 +37,17 @@ public static class ConsoleApiExtensions
         return builder;
     }
 
-    /// <summary>Headers and CORS for /api; call before the endpoints run.</summary>
-    public static IApplicationBuilder UseConsoleApi(this IApplicationBuilder app) =>
-        app.UseConsole(path => path.StartsWithSegments("/api"));
-
-    private static IApplicationBuilder UseConsole(this IApplicationBuilder app, Func<PathString, bool> securityHeadersFor)
+    /// <summary>Headers, CORS and the body limit for /api; call before the endpoints run.</summary>
+    public static IApplicationBuilder UseConsoleApi(this IApplicationBuilder app)
     {
         app.UseCors(CorsPolicy);
         return app.Use(async (context, next) =>
         {
-            if (securityHeadersFor(context.Request.Path))
+            if (context.Request.Path.StartsWithSegments("/api"))
             {
                 // Added as the answer starts, not now: the exception handler clears headers set earlier, and a
                 // forwarded answer already carries the owning service's (kept, not repeated).
                 context.Response.OnStarting(AddSecurityHeaders, context);
-            }
-            if (context.Request.Path.StartsWithSegments("/api"))
-            {
                 if (context.Request.ContentLength > MaxBodyBytes)
                 {
                     await Results.Problem($"Request bodies on the console API are limited to {MaxBodyBytes / 1024} KiB.",

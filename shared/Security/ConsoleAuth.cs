@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -57,14 +58,21 @@ internal sealed class ConsoleAuthOptionsValidator : IValidateOptions<ConsoleAuth
 
 public static class ConsoleAuthExtensions
 {
-    /// <summary>Validates console tokens on this service; startup fails if the signing key is missing or weak.</summary>
-    public static IHostApplicationBuilder AddConsoleAuthentication(this IHostApplicationBuilder builder)
+    /// <summary>The console token settings (ConsoleAuth:*); startup fails if the signing key is missing or weak.</summary>
+    public static IServiceCollection AddConsoleAuthOptions(this IServiceCollection services)
     {
-        builder.Services.AddOptions<ConsoleAuthOptions>()
+        services.AddOptions<ConsoleAuthOptions>()
             .BindConfiguration(ConsoleAuthOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<ConsoleAuthOptions>, ConsoleAuthOptionsValidator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ConsoleAuthOptions>, ConsoleAuthOptionsValidator>());
+        return services;
+    }
+
+    /// <summary>Validates console tokens on this service; startup fails if the signing key is missing or weak.</summary>
+    public static IHostApplicationBuilder AddConsoleAuthentication(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddConsoleAuthOptions();
         builder.Services.AddSingleton<ConsoleTokenIssuer>();
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.FluentUI.AspNetCore.Components;
 using ThinkWatch.Console.Forwarding;
@@ -17,7 +18,7 @@ public static class Extensions
             .BindConfiguration(ConsoleOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        builder.Services.TryAddTimeProvider();
+        builder.Services.TryAddSingleton(TimeProvider.System);
 
         // /api/*: CORS for configured origins, body limits and headers, forwarded to the owning services.
         builder.AddConsoleApi();
@@ -50,24 +51,12 @@ public static class Extensions
         });
         builder.Services.AddHttpClient(ConsoleApi.ClientName, c => c.Timeout = TimeSpan.FromSeconds(30))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false, UseProxy = false });
-        builder.Services.AddOptions<ConsoleAuthOptions>()
-            .BindConfiguration(ConsoleAuthOptions.Section)
-            .ValidateDataAnnotations()
-            .Validate(o => SecretStrength.Problem(o.SigningKey, "ConsoleAuth:SigningKey") is null, "ConsoleAuth:SigningKey is missing or too weak.")
-            .ValidateOnStart();
+        builder.Services.AddConsoleAuthOptions();
         builder.Services.AddSingleton<AccessTokenCheck>();
         builder.Services.AddSingleton<ConsoleTokens>();
         builder.Services.AddSingleton<SetupState>();
         builder.Services.AddScoped<ConsoleApi>();
         return builder;
-    }
-
-    private static void TryAddTimeProvider(this IServiceCollection services)
-    {
-        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
-        {
-            services.AddSingleton(TimeProvider.System);
-        }
     }
 
     /// <summary>Dates and numbers as the page's language writes them.</summary>
