@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Time from starting the AppHost (Release, Aspire with DCP and the dashboard) to all five services answering
+# Time from starting the AppHost (Release, Aspire with DCP and the dashboard) to all six services answering
 # /health/ready, cold and warm, the time SIGTERM takes to stop every process of the run, and the memory of the run
 # by group (PSS from /proc/PID/smaps_rollup, taken a few seconds after the last run was ready).
 #   cold: a new data folder (infra.sh prepare, initdb, first RabbitMQ boot, every database and schema created)
@@ -71,7 +71,7 @@ echo "AppHost startup: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/load
 runs=(cold $(seq -f 'warm%g' 1 "$WARM_RUNS"))
 for run in "${runs[@]}"; do
   start_stack "$OFFSET"
-  printf '%-6s start -> all five services ready: %s  (%s)\n' "$run" "$(seconds "$STACK_READY_MS")" "$STACK_READY"
+  printf '%-6s start -> all six services ready: %s  (%s)\n' "$run" "$(seconds "$STACK_READY_MS")" "$STACK_READY"
   if [ "$run" = "${runs[-1]}" ]; then
     sleep "$SETTLE"
     memory

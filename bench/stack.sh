@@ -1,15 +1,15 @@
 # Sourced by the benchmarks. Builds the AppHost in Release (which builds every service); `start_stack OFFSET`
 # runs it on the fresh data folder $DATA with every port shifted by OFFSET (the dashboard's too, so a developer's own
-# run on the default ports is left alone), loopback only, until each of the five services answers /health/ready;
+# run on the default ports is left alone), loopback only, until each of the six services answers /health/ready;
 # `stop_stack` (called on exit) stops it and removes $DATA. A script with more to clean up calls stop_stack from its
 # own EXIT trap. A Release AppHost makes Aspire run the services with `dotnet run --configuration Release`.
 # BENCH_DIR (default /tmp) is where $DATA is made; STACK_TIMEOUT (600 s) bounds the wait for readiness.
 #
-# The built AppHost is started directly (no `dotnet run` wrapper, no launch profile), so the dashboard settings of
-# AppHost/Properties/launchSettings.json are given here. SIGTERM stops the AppHost within a second; DCP, which watches
+# The built AppHost is started directly (no `dotnet run` wrapper, no launch profile: it sets its dashboard's loopback
+# ports itself). SIGTERM stops the AppHost within a second; DCP, which watches
 # it, then stops every process of the run: stop_stack waits for those too.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-STACK_SERVICES=(quota=13120 auditingest=13140 identity=3001 mcpgateway=13130 aigateway=3000)
+STACK_SERVICES=(quota=13120 auditingest=13140 identity=13110 console=3001 mcpgateway=13130 aigateway=3000)
 STACK_TIMEOUT=${STACK_TIMEOUT:-600}
 APPHOST=
 STACK_RUN_PIDS=()
@@ -39,13 +39,9 @@ stack_pids() {
 start_stack() { # OFFSET [DATA] → returns once every service is ready; STACK_READY_MS, STACK_READY (per service)
   local offset=$1 data=${2:-$DATA} start now name port code
   local -A ready=()
-  local dashboard=$((18888 + offset))
   start=$(date +%s%N)
-  ASPNETCORE_URLS="http://127.0.0.1:$dashboard" \
-  ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL="http://127.0.0.1:$((dashboard + 1))" \
-  ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL="http://127.0.0.1:$((dashboard + 2))" \
-  ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL="http://127.0.0.1:$((dashboard + 3))" \
-  ASPIRE_ALLOW_UNSECURED_TRANSPORT=true DOTNET_CLI_TELEMETRY_OPTOUT=1 \
+  # The AppHost puts the dashboard on loopback 18888–18891 plus the offset by itself (DashboardDefaults).
+  DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     dotnet "$ROOT/AppHost/bin/Release/net10.0/ThinkWatch.AppHost.dll" --data "$data" --port-offset "$offset" \
     >> "$data.apphost.log" 2>&1 &
   APPHOST=$!

@@ -29,23 +29,8 @@ public sealed class UsageTests : GatewayFixture
     private ChatClient Client(string model, string tag)
     {
         var options = new OpenAIClientOptions { Endpoint = new Uri(Gateway.Address, "v1"), RetryPolicy = new ClientRetryPolicy(0) };
-        options.AddPolicy(new TagPolicy(tag), PipelinePosition.PerCall);
+        options.AddPolicy(new RequestHeaderPolicy("X-ThinkWatch-Tag", tag + ", team-blue"), PipelinePosition.PerCall);
         return new ChatClient(model, new ApiKeyCredential(_key), options);
-    }
-
-    private sealed class TagPolicy(string tag) : PipelinePolicy
-    {
-        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            message.Request.Headers.Set("X-ThinkWatch-Tag", tag + ", team-blue");
-            ProcessNext(message, pipeline, currentIndex);
-        }
-
-        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            message.Request.Headers.Set("X-ThinkWatch-Tag", tag + ", team-blue");
-            return ProcessNextAsync(message, pipeline, currentIndex);
-        }
     }
 
     private Task<(UsageRecorded Message, long At)> RecordTagged(string tag) =>

@@ -1,7 +1,6 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
@@ -84,7 +83,7 @@ public sealed class RunTests
             // The call starts a trace of the test's choosing (the gateway continues a caller's traceparent; it sends none upstream).
             var traceId = System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString();
             var options = new OpenAIClientOptions { Endpoint = new Uri($"http://127.0.0.1:{3000 + PortOffset}/v1") };
-            options.AddPolicy(new SetHeader("traceparent", $"00-{traceId}-{System.Diagnostics.ActivitySpanId.CreateRandom().ToHexString()}-01"), PipelinePosition.PerCall);
+            options.AddPolicy(new RequestHeaderPolicy("traceparent", $"00-{traceId}-{System.Diagnostics.ActivitySpanId.CreateRandom().ToHexString()}-01"), PipelinePosition.PerCall);
             var client = new OpenAIClient(new ApiKeyCredential(key), options);
             var completion = await client.GetChatClient("gpt-4o-mini").CompleteChatAsync([new UserChatMessage("Hello")], cancellationToken: cancellationToken);
             Assert.That(completion.Value.Content[0].Text, Is.Not.Empty);
@@ -118,22 +117,7 @@ public sealed class RunTests
         // 6. Stopped: every process of the run gone, every port free again.
         Assert.That(pids, Has.Count.GreaterThanOrEqualTo(Services.Length + 4), "every service and every server had a PID");
         await Poll.UntilAsync(() => pids.All(pid => !Directory.Exists($"/proc/{pid}")), TimeSpan.FromSeconds(30), "every process of the run to exit");
-        Assert.That(Ports.Select(p => p + PortOffset).Where(Listening), Is.Empty, "nothing listens on the run's ports");
-    }
-
-    private sealed class SetHeader(string name, string value) : PipelinePolicy
-    {
-        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            message.Request.Headers.Set(name, value);
-            ProcessNext(message, pipeline, currentIndex);
-        }
-
-        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            message.Request.Headers.Set(name, value);
-            return ProcessNextAsync(message, pipeline, currentIndex);
-        }
+        Assert.That(Ports.Select(p => p + PortOffset).Where(p => !LoopbackPorts.IsFree(p)), Is.Empty, "nothing listens on the run's ports");
     }
 
     /// <summary>The dashboard's own page (its resource also lists the OTLP endpoints, which speak gRPC or only take POSTs).</summary>
@@ -151,19 +135,5 @@ public sealed class RunTests
         var current = await app.ResourceNotifications.WaitForResourceAsync(resource, _ => true, cancellationToken);
         return current.Snapshot.Properties.Where(p => p.Name == "executable.pid" && p.Value is not null)
             .Select(p => Convert.ToInt32(p.Value, System.Globalization.CultureInfo.InvariantCulture));
-    }
-
-    private static bool Listening(int port)
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            socket.Connect("127.0.0.1", port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }
